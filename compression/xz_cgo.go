@@ -1,0 +1,197 @@
+//go:build cgo
+
+package compression
+
+/*
+#cgo LDFLAGS: -llzma
+#include <lzma.h>
+#include <stdlib.h>
+
+typedef struct {
+	lzma_ret ret;
+	size_t   in_used;
+	size_t   out_used;
+} kms_result;
+
+// kms_decoder allocates an xz stream decoder that accepts concatenated
+// streams and stream padding, as "xz -d" does.
+static lzma_stream *kms_decoder(uint64_t memlimit, lzma_ret *ret) {
+	lzma_stream *s = calloc(1, sizeof *s); // all-zero is LZMA_STREAM_INIT
+	if (s == NULL) {
+		*ret = LZMA_MEM_ERROR;
+		return NULL;
+	}
+	*ret = lzma_stream_decoder(s, memlimit, LZMA_CONCATENATED);
+	if (*ret != LZMA_OK) {
+		lzma_end(s);
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+// kms_encoder allocates an xz encoder with Kbuild's settings: LZMA2 at
+// preset 6 with a 1 MiB dictionary and a CRC32 check.
+static lzma_stream *kms_encoder(lzma_ret *ret) {
+	lzma_options_lzma opt;
+	if (lzma_lzma_preset(&opt, 6)) {
+		*ret = LZMA_OPTIONS_ERROR;
+		return NULL;
+	}
+	opt.dict_size = 1 << 20;
+	lzma_filter filters[2] = {
+		{ .id = LZMA_FILTER_LZMA2, .options = &opt },
+		{ .id = LZMA_VLI_UNKNOWN, .options = NULL },
+	};
+	lzma_stream *s = calloc(1, sizeof *s);
+	if (s == NULL) {
+		*ret = LZMA_MEM_ERROR;
+		return NULL;
+	}
+	*ret = lzma_stream_encoder(s, filters, LZMA_CHECK_CRC32);
+	if (*ret != LZMA_OK) {
+		lzma_end(s);
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+// kms_code runs lzma_code with LZMA_FINISH over the given buffers. The Go
+// buffers are referenced by s only for the duration of the call.
+static kms_result kms_code(lzma_stream *s, const uint8_t *in, size_t in_len, uint8_t *out, size_t out_len) {
+	kms_result r;
+	s->next_in = in;
+	s->avail_in = in_len;
+	s->next_out = out;
+	s->avail_out = out_len;
+	r.ret = lzma_code(s, LZMA_FINISH);
+	r.in_used = in_len - s->avail_in;
+	r.out_used = out_len - s->avail_out;
+	s->next_in = NULL;
+	s->avail_in = 0;
+	s->next_out = NULL;
+	s->avail_out = 0;
+	return r;
+}
+
+static void kms_free(lzma_stream *s) {
+	lzma_end(s);
+	free(s);
+}
+*/
+import "C"
+
+import (
+	"bytes"
+	"errors"
+	"unsafe"
+)
+
+// liblzma's memory limit for decoding: the largest accepted dictionary plus
+// room for the decoder's other state.
+const xzMemlimit = maxDictSize + 8<<20
+
+// lzmaStepper feeds src to a liblzma stream decoder.
+type lzmaStepper struct {
+	s      *C.lzma_stream
+	src    []byte
+	pos    int // bytes of src consumed
+	stalls int
+}
+
+func (l *lzmaStepper) step(dst []byte) (int, bool, error) {
+	var in, out *C.uint8_t
+	if l.pos < len(l.src) {
+		in = (*C.uint8_t)(unsafe.Pointer(&l.src[l.pos]))
+	}
+	if len(dst) > 0 {
+		out = (*C.uint8_t)(unsafe.Pointer(&dst[0]))
+	}
+	r := C.kms_code(l.s, in, C.size_t(len(l.src)-l.pos), out, C.size_t(len(dst)))
+	l.pos += int(r.in_used)
+	n := int(r.out_used)
+	switch r.ret {
+	case C.LZMA_STREAM_END:
+		return n, true, nil
+	case C.LZMA_OK:
+		if n == 0 && r.in_used == 0 {
+			if l.stalls++; l.stalls > 4 {
+				return 0, false, ErrTruncated
+			}
+		} else {
+			l.stalls = 0
+		}
+		return n, false, nil
+	}
+	return n, false, lzmaError(r.ret)
+}
+
+// lzmaError maps a liblzma return code to an error, worded like xz(1).
+func lzmaError(ret C.lzma_ret) error {
+	switch ret {
+	case C.LZMA_BUF_ERROR:
+		return ErrTruncated
+	case C.LZMA_FORMAT_ERROR:
+		return errors.New("file format not recognized")
+	case C.LZMA_OPTIONS_ERROR:
+		return errors.New("unsupported options")
+	case C.LZMA_DATA_ERROR:
+		return errors.New("compressed data is corrupt")
+	case C.LZMA_MEM_ERROR:
+		return errors.New("cannot allocate memory")
+	case C.LZMA_MEMLIMIT_ERROR:
+		return errors.New("dictionary larger than 64 MiB")
+	}
+	return errors.New("liblzma: internal error")
+}
+
+func decompressXZ(src []byte, limit int64) ([]byte, error) {
+	hint, known := xzDeclaredSize(src, limit)
+	if known && hint > limit {
+		return nil, &LimitError{Format: XZ, Limit: limit}
+	}
+	if !known {
+		hint = guessHint(src)
+	}
+	var ret C.lzma_ret
+	s := C.kms_decoder(C.uint64_t(xzMemlimit), &ret)
+	if s == nil {
+		return nil, &CorruptError{Format: XZ, Offset: -1, Err: lzmaError(ret)}
+	}
+	defer C.kms_free(s)
+	l := &lzmaStepper{s: s, src: src}
+	out, err := drain(l, hint, limit)
+	if err != nil {
+		return nil, wrapErr(XZ, limit, int64(l.pos), err)
+	}
+	return out, nil
+}
+
+func compressXZ(data []byte) ([]byte, error) {
+	var ret C.lzma_ret
+	s := C.kms_encoder(&ret)
+	if s == nil {
+		return nil, lzmaError(ret)
+	}
+	defer C.kms_free(s)
+	out := make([]byte, C.lzma_stream_buffer_bound(C.size_t(len(data))))
+	l := &lzmaStepper{s: s, src: data}
+	n := 0
+	for {
+		m, done, err := l.step(out[n:])
+		n += m
+		if err != nil {
+			return nil, err
+		}
+		if done {
+			return bytes.Clone(out[:n]), nil
+		}
+		if n == len(out) {
+			out = append(out, make([]byte, len(out))...)
+		}
+	}
+}
+
+// liblzmaVersion reports the version of the liblzma this build uses.
+func liblzmaVersion() string { return C.GoString(C.lzma_version_string()) }
