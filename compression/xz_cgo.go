@@ -13,21 +13,16 @@ typedef struct {
 	size_t   out_used;
 } kms_result;
 
-// kms_decoder allocates an xz stream decoder that accepts concatenated
-// streams and stream padding, as "xz -d" does.
-static lzma_stream *kms_decoder(uint64_t memlimit, lzma_ret *ret) {
-	lzma_stream *s = calloc(1, sizeof *s); // all-zero is LZMA_STREAM_INIT
-	if (s == NULL) {
-		*ret = LZMA_MEM_ERROR;
-		return NULL;
-	}
-	*ret = lzma_stream_decoder(s, memlimit, LZMA_CONCATENATED);
-	if (*ret != LZMA_OK) {
-		lzma_end(s);
-		free(s);
-		return NULL;
-	}
-	return s;
+// kms_new allocates an lzma_stream with no coder yet.
+static lzma_stream *kms_new(void) {
+	return calloc(1, sizeof(lzma_stream)); // all-zero is LZMA_STREAM_INIT
+}
+
+// kms_decoder (re)starts s as an xz stream decoder that accepts concatenated
+// streams and stream padding, as "xz -d" does. Restarting a stream that
+// decoded before reuses liblzma's allocations, the dictionary included.
+static lzma_ret kms_decoder(lzma_stream *s, uint64_t memlimit) {
+	return lzma_stream_decoder(s, memlimit, LZMA_CONCATENATED);
 }
 
 // kms_encoder allocates an xz encoder with Kbuild's settings: LZMA2 at
@@ -85,6 +80,8 @@ import "C"
 import (
 	"bytes"
 	"errors"
+	"runtime"
+	"sync"
 	"unsafe"
 )
 
@@ -146,6 +143,21 @@ func lzmaError(ret C.lzma_ret) error {
 	return errors.New("liblzma: internal error")
 }
 
+// xzDecoder owns a C lzma_stream. Pooling them lets liblzma reuse its
+// dictionary and state across modules; a cleanup frees the stream when the
+// pool drops its wrapper.
+type xzDecoder struct {
+	s *C.lzma_stream
+}
+
+var xzDecoders = sync.Pool{New: func() any {
+	d := &xzDecoder{s: C.kms_new()}
+	if d.s != nil {
+		runtime.AddCleanup(d, func(s *C.lzma_stream) { C.kms_free(s) }, d.s)
+	}
+	return d
+}}
+
 func decompressXZ(src []byte, limit int64) ([]byte, error) {
 	hint, known := xzDeclaredSize(src, limit)
 	if known && hint > limit {
@@ -154,13 +166,15 @@ func decompressXZ(src []byte, limit int64) ([]byte, error) {
 	if !known {
 		hint = guessHint(src)
 	}
-	var ret C.lzma_ret
-	s := C.kms_decoder(C.uint64_t(xzMemlimit), &ret)
-	if s == nil {
+	d := xzDecoders.Get().(*xzDecoder)
+	if d.s == nil {
+		return nil, &CorruptError{Format: XZ, Offset: -1, Err: lzmaError(C.LZMA_MEM_ERROR)}
+	}
+	defer xzDecoders.Put(d)
+	if ret := C.kms_decoder(d.s, C.uint64_t(xzMemlimit)); ret != C.LZMA_OK {
 		return nil, &CorruptError{Format: XZ, Offset: -1, Err: lzmaError(ret)}
 	}
-	defer C.kms_free(s)
-	l := &lzmaStepper{s: s, src: src}
+	l := &lzmaStepper{s: d.s, src: src}
 	out, err := drain(l, hint, limit)
 	if err != nil {
 		return nil, wrapErr(XZ, limit, int64(l.pos), err)

@@ -16,7 +16,7 @@ import (
 //     environment), character classes "[:name:]", equivalence classes
 //     "[=c=]" and collating symbols "[.c.]" of a single byte; a ']' right
 //     after the '[' (or the negation) is literal; backslash escapes;
-//     an unterminated '[' that did not match a byte is a literal '[';
+//     an unterminated '[' is a literal '[';
 //   - '\' escapes the next byte; a trailing '\' never matches.
 //
 // As with C strings, pattern and s end at their first NUL byte.
@@ -342,7 +342,9 @@ loop:
 		}
 		switch {
 		case c == 0:
-			return 0, false, false // unterminated [... loses
+			// glibc 2.36: an unterminated "[..." treats the '[' as
+			// an ordinary character even after a member matched.
+			return 0, false, true
 		case c == '\\':
 			if m.pc(p) == 0 {
 				return 0, false, false

@@ -153,7 +153,7 @@ func (p *parser) readNode(ref uint32, from int64, depth int) (*node, error) {
 	if depth > maxDepth {
 		return nil, p.errf(ErrMalformed, from, "trie deeper than %d levels", maxDepth)
 	}
-	if int64(off) < headerSize || int64(off) >= int64(len(p.data)) {
+	if int64(off) < headerSize || int64(off) > int64(len(p.data)) {
 		return nil, p.errf(ErrMalformed, from, "node offset %#x outside the node area (file size %#x)", off, len(p.data))
 	}
 	if p.visited[off] {

@@ -96,11 +96,14 @@ func runInfo(s *IO, args []string) int {
 	}
 	r.moduleDir = moduleDir(o.basedir, o.release)
 	failed := false
-	for _, arg := range fs.Args() {
-		if !r.do(arg) {
+	runOrdered(s, "info", fs.Args(), func(arg string, o *jobOut) {
+		o.ok = r.do(arg, o)
+	}, func(o *jobOut) {
+		r.results = append(r.results, o.result.(infoResult))
+		if !o.ok {
 			failed = true
 		}
-	}
+	})
 	if o.json {
 		s.json(infoDoc{Schema: "kmodscope.info/v1", Results: r.results})
 	}
@@ -157,18 +160,17 @@ type infoRunner struct {
 	sep       byte
 	moduleDir string
 	results   []infoResult
-	sb        strings.Builder
 }
 
 // do handles one command-line argument; it returns false on failure.
-func (r *infoRunner) do(arg string) bool {
+func (r *infoRunner) do(arg string, o *jobOut) bool {
 	res := infoResult{Argument: arg, Modules: []infoModule{}}
-	defer func() { r.results = append(r.results, res) }()
+	defer func() { o.result = res }()
 	fail := func(format string, a ...any) bool {
 		msg := fmt.Sprintf(format, a...)
 		res.Error = &msg
 		if !r.o.json {
-			r.s.errorf("info", "%s", msg)
+			o.errorf("%s", msg)
 		}
 		return false
 	}
@@ -194,7 +196,7 @@ func (r *infoRunner) do(arg string) bool {
 	}
 	ok := true
 	for _, t := range targets {
-		mod, err := r.show(t)
+		mod, err := r.show(t, o)
 		res.Modules = append(res.Modules, mod)
 		if err != nil {
 			ok = false
@@ -208,10 +210,9 @@ func (r *infoRunner) do(arg string) bool {
 }
 
 // show prints one module like modinfo_do and returns its JSON record.
-func (r *infoRunner) show(t Result) (infoModule, error) {
-	sb := &r.sb
-	sb.Reset()
-	defer func() { r.s.Out.WriteString(sb.String()) }()
+func (r *infoRunner) show(t Result, o *jobOut) (infoModule, error) {
+	sb := &o.sb
+	defer o.flush()
 	field, sep := r.o.field, r.sep
 	jm := infoModule{Name: t.Name, Builtin: t.Builtin, Modinfo: []jsonKV{}, Parameters: []*param{}}
 	filename := t.Path
@@ -236,16 +237,14 @@ func (r *infoRunner) show(t Result) (infoModule, error) {
 	if r.o.json {
 		sb.Reset()
 	}
-	kvs, err := r.info(t, &jm)
+	kvs, err := r.info(t, &jm, o)
 	if err != nil {
 		if t.Builtin && errors.Is(err, os.ErrNotExist) {
 			return jm, nil // an old kernel without modules.builtin.modinfo
 		}
 		msg := fmt.Sprintf("could not get modinfo from '%s': %v", t.Name, err)
 		if !r.o.json {
-			r.s.Out.WriteString(sb.String())
-			sb.Reset()
-			r.s.errorf("info", "%s", msg)
+			o.errorf("%s", msg)
 		}
 		return jm, errors.New(msg)
 	}
@@ -257,9 +256,7 @@ func (r *infoRunner) show(t Result) (infoModule, error) {
 		return jm, nil
 	}
 	bad := func(key, value string) {
-		r.s.Out.WriteString(sb.String())
-		sb.Reset()
-		r.s.errorf("info", "Found invalid \"%s=%s\": missing ':'", key, value)
+		o.errorf("Found invalid \"%s=%s\": missing ':'", key, value)
 	}
 	if field == "parm" {
 		for _, p := range mergeParams(kvs, bad) {
@@ -298,7 +295,7 @@ func (r *infoRunner) show(t Result) (infoModule, error) {
 // info returns the key/value list kmod_module_get_info would: .modinfo
 // entries followed, for a signed module, by sig_id, signer, sig_key,
 // sig_hashalgo and signature. It fills the JSON-only facts into jm.
-func (r *infoRunner) info(t Result, jm *infoModule) ([]ko.KV, error) {
+func (r *infoRunner) info(t Result, jm *infoModule, o *jobOut) ([]ko.KV, error) {
 	if t.Builtin {
 		return builtinModinfo(r.moduleDir, t.Name)
 	}
@@ -319,9 +316,7 @@ func (r *infoRunner) info(t Result, jm *infoModule) ([]ko.KV, error) {
 	sig, err := m.Signature()
 	if err != nil {
 		if !r.o.json {
-			r.s.Out.WriteString(r.sb.String())
-			r.sb.Reset()
-			fmt.Fprintf(r.s.Err, "kmodscope info: WARNING: %s: %v (no signature fields shown, as modinfo)\n", t.Path, err)
+			o.warnf("%s: %v (no signature fields shown, as modinfo)", t.Path, err)
 		}
 		msg := err.Error()
 		jm.SignatureError = &msg

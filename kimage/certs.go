@@ -1,0 +1,146 @@
+package kimage
+
+import (
+	"bytes"
+	"crypto/x509"
+	"encoding/binary"
+)
+
+// certAt returns the length of the DER certificate at b[i:] if its
+// framing is plausible (SEQUENCE with a two-byte length, holding a
+// tbsCertificate SEQUENCE shorter than itself) and crypto/x509 parses it.
+func certAt(b []byte, i int) (int, *x509.Certificate) {
+	if i+8 > len(b) || b[i] != 0x30 || b[i+1] != 0x82 || b[i+4] != 0x30 {
+		return 0, nil
+	}
+	n := 4 + int(binary.BigEndian.Uint16(b[i+2:]))
+	if n > len(b)-i {
+		return 0, nil
+	}
+	var tbs int
+	switch b[i+5] {
+	case 0x82:
+		tbs = 4 + int(binary.BigEndian.Uint16(b[i+6:]))
+	case 0x81:
+		tbs = 3 + int(b[i+6])
+	default:
+		return 0, nil
+	}
+	// The tbsCertificate is followed by the signature algorithm and the
+	// signature: at least a dozen bytes.
+	if 4+tbs+12 > n {
+		return 0, nil
+	}
+	c, err := x509.ParseCertificate(b[i : i+n])
+	if err != nil {
+		return 0, nil
+	}
+	return n, c
+}
+
+// scanCerts returns every certificate in b, in order of offset; found
+// certificates are skipped over, so none overlap.
+func scanCerts(b []byte) []Cert {
+	var out []Cert
+	for off := 0; off < len(b); {
+		i := bytes.Index(b[off:], []byte{0x30, 0x82})
+		if i < 0 {
+			break
+		}
+		i += off
+		if n, c := certAt(b, i); n > 0 {
+			out = append(out, Cert{Raw: b[i : i+n : i+n], Cert: c, Offset: int64(i)})
+			off = i + n
+			continue
+		}
+		off = i + 1
+	}
+	return out
+}
+
+// hasCert reports whether b holds at least one certificate.
+func hasCert(b []byte) bool {
+	for off := 0; off < len(b); {
+		i := bytes.Index(b[off:], []byte{0x30, 0x82})
+		if i < 0 {
+			return false
+		}
+		if n, _ := certAt(b, off+i); n > 0 {
+			return true
+		}
+		off += i + 1
+	}
+	return false
+}
+
+// locateLists finds system_certificate_list among the certificates: in
+// certs/system_certificates.S the list (the concatenated DER files) is
+// followed, after ".align 8", by system_certificate_list_size (a .quad on
+// 64-bit kernels, a .long on 32-bit ones, in the kernel's byte order) and,
+// since Linux 5.13, by module_cert_size, the size of the first
+// certificate (the module signing key) or 0. For each run of adjacent
+// certificates, and each suffix of it, the word after the run is compared
+// with the suffix's size. Lists followed by a matching module_cert_size are
+// preferred over other matches (revocation_certificate_list has the same
+// shape but no module_cert_size).
+func locateLists(b []byte, certs []Cert) []span {
+	type hit struct {
+		s     span
+		score int // 2: module_cert_size is the first certificate's size, 1: it is 0
+	}
+	var hits []hit
+	for a := 0; a < len(certs); {
+		z := a
+		for z+1 < len(certs) && certs[z].Offset+int64(len(certs[z].Raw)) == certs[z+1].Offset {
+			z++
+		}
+		end := certs[z].Offset + int64(len(certs[z].Raw))
+		for k := a; k <= z; k++ {
+			start := certs[k].Offset
+			size := end - start
+			p := end + (8-size%8)%8
+			if p+8 > int64(len(b)) {
+				continue
+			}
+			w := b[p:]
+			var next int64 = -1
+			switch {
+			case int64(binary.LittleEndian.Uint64(w)) == size:
+				if p+16 <= int64(len(b)) {
+					next = int64(binary.LittleEndian.Uint64(w[8:]))
+				}
+			case int64(binary.BigEndian.Uint64(w)) == size:
+				if p+16 <= int64(len(b)) {
+					next = int64(binary.BigEndian.Uint64(w[8:]))
+				}
+			case int64(binary.LittleEndian.Uint32(w)) == size:
+				next = int64(binary.LittleEndian.Uint32(w[4:]))
+			case int64(binary.BigEndian.Uint32(w)) == size:
+				next = int64(binary.BigEndian.Uint32(w[4:]))
+			default:
+				continue
+			}
+			h := hit{s: span{start, size}}
+			switch next {
+			case int64(len(certs[k].Raw)):
+				h.score = 2
+			case 0:
+				h.score = 1
+			}
+			hits = append(hits, h)
+			break // the longest suffix that matches
+		}
+		a = z + 1
+	}
+	best := -1
+	for _, h := range hits {
+		best = max(best, h.score)
+	}
+	var out []span
+	for _, h := range hits {
+		if h.score == best {
+			out = append(out, h.s)
+		}
+	}
+	return out
+}
