@@ -141,8 +141,8 @@ func TestDeclaredSizeLies(t *testing.T) {
 }
 
 // setXZIndexSize rewrites the uncompressed size in the index of a
-// single-block xz stream whose index fields are single-byte... or longer:
-// it re-encodes the index and footer, keeping the stream layout.
+// single-stream, single-block xz file, re-encoding the index and the footer
+// with valid CRC32s so that only the decoder can notice the lie.
 func setXZIndexSize(t *testing.T, src []byte, size int64) []byte {
 	t.Helper()
 	ftr := src[len(src)-12:]

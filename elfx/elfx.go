@@ -30,6 +30,7 @@ import (
 	"debug/elf"
 	"encoding/binary"
 	"fmt"
+	"io"
 )
 
 // FormatError reports malformed ELF data: what is wrong, and where (the
@@ -82,9 +83,15 @@ type Section struct {
 	HdrOff    int64 // file offset of this section's header
 }
 
-// File is a parsed ELF image.
+// File is a parsed ELF image. It is backed either by the whole image in
+// memory (New) or by an io.ReaderAt (NewReaderAt), in which case only the
+// headers are read up front and section contents on demand.
 type File struct {
-	data      []byte
+	data      []byte // whole image, or nil when reading through r
+	r         io.ReaderAt
+	size      int64
+	cache     map[int][]byte
+	windows   []window // byte ranges already read (ReaderAt mode)
 	Class     elf.Class
 	Data      elf.Data
 	ByteOrder binary.ByteOrder
@@ -103,8 +110,49 @@ type File struct {
 	symDone bool
 }
 
-// Bytes returns the whole image.
-func (f *File) Bytes() []byte { return f.data }
+// window is a range of the file read in one go and served to later reads.
+type window struct {
+	off int64
+	b   []byte
+}
+
+// Size is the size of the image in bytes.
+func (f *File) Size() int64 { return f.size }
+
+// Bytes returns the whole image, reading it first if the file is backed by
+// a ReaderAt.
+func (f *File) Bytes() ([]byte, error) {
+	if f.data == nil && f.size > 0 {
+		b, err := f.ReadAt(0, f.size)
+		if err != nil {
+			return nil, err
+		}
+		f.data = b
+	}
+	return f.data, nil
+}
+
+// ReadAt returns n bytes at off: a sub-slice of the image in memory, or a
+// fresh buffer read from the backing ReaderAt. The range must lie in the
+// image.
+func (f *File) ReadAt(off, n int64) ([]byte, error) {
+	if off < 0 || n < 0 || off > f.size || n > f.size-off {
+		return nil, &FormatError{Off: off, Msg: fmt.Sprintf("%d bytes at %#x lie beyond the end of the file (%d bytes)", n, off, f.size)}
+	}
+	if f.data != nil {
+		return f.data[off : off+n : off+n], nil
+	}
+	for _, w := range f.windows {
+		if off >= w.off && off+n <= w.off+int64(len(w.b)) {
+			return w.b[off-w.off : off-w.off+n : off-w.off+n], nil
+		}
+	}
+	b := make([]byte, n)
+	if _, err := f.r.ReadAt(b, off); err != nil && !(err == io.EOF && n == 0) {
+		return nil, fmt.Errorf("reading %d bytes at offset %#x: %w", n, off, err)
+	}
+	return b, nil
+}
 
 // Is64 reports whether the file is ELFCLASS64.
 func (f *File) Is64() bool { return f.Class == elf.ELFCLASS64 }
@@ -121,16 +169,46 @@ func (f *File) WordSize() int {
 // allocate much: the table must also fit in the file, which is the real bound.
 const maxSections = 1 << 20
 
-// New parses the ELF header and section header table of data.
+// New parses the ELF header and section header table of an image held in
+// memory; section contents are sub-slices of data.
 func New(data []byte) (*File, error) {
-	if len(data) < 4 || !bytes.Equal(data[:4], []byte(elf.ELFMAG)) {
-		n := min(len(data), 4)
-		return nil, &notELFError{head: append([]byte(nil), data[:n]...)}
+	if data == nil {
+		data = []byte{}
 	}
-	if len(data) < elf.EI_NIDENT {
-		return nil, &FormatError{Off: int64(len(data)), Msg: fmt.Sprintf("file is %d bytes, too short for the %d-byte ELF identification", len(data), elf.EI_NIDENT)}
+	return parse(&File{data: data, size: int64(len(data))})
+}
+
+// NewReaderAt parses the headers of an image of the given size read through
+// r; section contents are read (and cached) when asked for, so a caller that
+// needs only .modinfo reads a few kilobytes of a large module. head, if not
+// nil, holds the first bytes of the file, already read by the caller.
+func NewReaderAt(r io.ReaderAt, size int64, head []byte) (*File, error) {
+	f := &File{r: r, size: size, cache: map[int][]byte{}}
+	if len(head) > 0 && int64(len(head)) <= size {
+		f.windows = append(f.windows, window{0, head})
 	}
-	f := &File{data: data, Class: elf.Class(data[elf.EI_CLASS]), Data: elf.Data(data[elf.EI_DATA]), OSABI: elf.OSABI(data[elf.EI_OSABI])}
+	return parse(f)
+}
+
+// tailWindow is how much of the end of the file is read in one go when the
+// section header table is near the end (as linkers place it, right after
+// .shstrtab and before an appended signature).
+const tailWindow = 16 << 10
+
+func parse(f *File) (*File, error) {
+	head, err := f.ReadAt(0, min(f.size, 64))
+	if err != nil {
+		return nil, err
+	}
+	if len(head) < 4 || !bytes.Equal(head[:4], []byte(elf.ELFMAG)) {
+		n := min(len(head), 4)
+		return nil, &notELFError{head: append([]byte(nil), head[:n]...)}
+	}
+	if len(head) < elf.EI_NIDENT {
+		return nil, &FormatError{Off: int64(len(head)), Msg: fmt.Sprintf("file is %d bytes, too short for the %d-byte ELF identification", len(head), elf.EI_NIDENT)}
+	}
+	data := head
+	f.Class, f.Data, f.OSABI = elf.Class(data[elf.EI_CLASS]), elf.Data(data[elf.EI_DATA]), elf.OSABI(data[elf.EI_OSABI])
 	switch f.Data {
 	case elf.ELFDATA2LSB:
 		f.ByteOrder = binary.LittleEndian
@@ -151,6 +229,7 @@ func New(data []byte) (*File, error) {
 	if len(data) < hdrSize {
 		return nil, &FormatError{Off: int64(len(data)), Msg: fmt.Sprintf("file is %d bytes, too short for the %d-byte %s header", len(data), hdrSize, f.Class)}
 	}
+	fileSize := uint64(f.size)
 	bo := f.ByteOrder
 	f.Type = elf.Type(bo.Uint16(data[16:]))
 	f.Machine = elf.Machine(bo.Uint16(data[18:]))
@@ -176,33 +255,60 @@ func New(data []byte) (*File, error) {
 	if int(f.Shentsize) != shSize {
 		return nil, &FormatError{Off: -1, Msg: fmt.Sprintf("e_shentsize is %d, want %d for %s", f.Shentsize, shSize, f.Class)}
 	}
-	if f.Shoff > uint64(len(data)) || uint64(len(data))-f.Shoff < uint64(shSize) {
-		return nil, &FormatError{Off: int64(min(f.Shoff, 1<<62)), Msg: fmt.Sprintf("section header table at e_shoff %#x lies beyond the end of the file (%d bytes)", f.Shoff, len(data))}
+	if f.Shoff > fileSize || fileSize-f.Shoff < uint64(shSize) {
+		return nil, &FormatError{Off: int64(min(f.Shoff, 1<<62)), Msg: fmt.Sprintf("section header table at e_shoff %#x lies beyond the end of the file (%d bytes)", f.Shoff, fileSize)}
 	}
-	// Extended numbering: e_shnum 0 and e_shstrndx SHN_XINDEX defer to section 0.
-	if shnum == 0 {
-		shnum = f.shField64(f.Shoff, 0)
-	}
-	if shstrndx == uint64(elf.SHN_XINDEX) {
-		shstrndx = uint64(f.shField32(f.Shoff, 1))
+	// Extended numbering: e_shnum 0 and e_shstrndx SHN_XINDEX defer to
+	// section 0's sh_size and sh_link.
+	if shnum == 0 || shstrndx == uint64(elf.SHN_XINDEX) {
+		sh0, err := f.ReadAt(int64(f.Shoff), int64(shSize))
+		if err != nil {
+			return nil, err
+		}
+		if shnum == 0 {
+			if f.Is64() {
+				shnum = bo.Uint64(sh0[32:])
+			} else {
+				shnum = uint64(bo.Uint32(sh0[20:]))
+			}
+		}
+		if shstrndx == uint64(elf.SHN_XINDEX) {
+			if f.Is64() {
+				shstrndx = uint64(bo.Uint32(sh0[40:]))
+			} else {
+				shstrndx = uint64(bo.Uint32(sh0[24:]))
+			}
+		}
 	}
 	if shnum == 0 || shnum > maxSections {
 		return nil, &FormatError{Off: -1, Msg: fmt.Sprintf("implausible section count %d", shnum)}
 	}
-	if (uint64(len(data))-f.Shoff)/uint64(shSize) < shnum {
-		return nil, &FormatError{Off: int64(f.Shoff), Msg: fmt.Sprintf("section header table (%d entries of %d bytes at %#x) extends beyond the end of the file (%d bytes)", shnum, shSize, f.Shoff, len(data))}
+	if (fileSize-f.Shoff)/uint64(shSize) < shnum {
+		return nil, &FormatError{Off: int64(f.Shoff), Msg: fmt.Sprintf("section header table (%d entries of %d bytes at %#x) extends beyond the end of the file (%d bytes)", shnum, shSize, f.Shoff, fileSize)}
 	}
 	if shstrndx == 0 || shstrndx >= shnum {
 		return nil, &FormatError{Off: -1, Msg: fmt.Sprintf("section name table index e_shstrndx %d is not a valid section (there are %d)", shstrndx, shnum)}
 	}
 	f.Shstrndx = int(shstrndx)
+	if f.data == nil && f.size-int64(f.Shoff) <= tailWindow {
+		// One read for the section headers, the section names before them
+		// and the signature after them.
+		start := max(0, f.size-tailWindow)
+		if w, err := f.ReadAt(start, f.size-start); err == nil {
+			f.windows = append(f.windows, window{start, w})
+		}
+	}
+	table, err := f.ReadAt(int64(f.Shoff), int64(shnum)*int64(shSize))
+	if err != nil {
+		return nil, err
+	}
 	f.Sections = make([]Section, shnum)
 	for i := range f.Sections {
 		off := f.Shoff + uint64(i*shSize)
 		s := &f.Sections[i]
 		s.Index = i
 		s.HdrOff = int64(off)
-		h := data[off : off+uint64(shSize)]
+		h := table[i*shSize : (i+1)*shSize]
 		if f.Is64() {
 			s.NameOff = bo.Uint32(h[0:])
 			s.Type = elf.SectionType(bo.Uint32(h[4:]))
@@ -233,15 +339,18 @@ func New(data []byte) (*File, error) {
 		if s.Type == elf.SHT_NOBITS || s.Type == elf.SHT_NULL {
 			continue
 		}
-		if s.Offset > uint64(len(data)) || s.Size > uint64(len(data))-s.Offset {
-			return nil, &FormatError{Off: s.HdrOff, Msg: fmt.Sprintf("section %d: contents at offset %#x, size %#x, extend beyond the end of the file (%d bytes)", i, s.Offset, s.Size, len(data))}
+		if s.Offset > fileSize || s.Size > fileSize-s.Offset {
+			return nil, &FormatError{Off: s.HdrOff, Msg: fmt.Sprintf("section %d: contents at offset %#x, size %#x, extend beyond the end of the file (%d bytes)", i, s.Offset, s.Size, fileSize)}
 		}
 	}
 	shstr := &f.Sections[f.Shstrndx]
 	if shstr.Type == elf.SHT_NOBITS || shstr.Size == 0 {
 		return nil, &FormatError{Section: "(section names)", Off: shstr.HdrOff, Msg: fmt.Sprintf("section name table (section %d) is empty", f.Shstrndx)}
 	}
-	names := data[shstr.Offset : shstr.Offset+shstr.Size]
+	names, err := f.SectionData(shstr)
+	if err != nil {
+		return nil, err
+	}
 	if names[len(names)-1] != 0 {
 		return nil, &FormatError{Section: "(section names)", Off: int64(shstr.Offset + shstr.Size - 1), Msg: "section name table does not end with a NUL byte"}
 	}
@@ -256,22 +365,6 @@ func New(data []byte) (*File, error) {
 	return f, nil
 }
 
-func (f *File) shField64(shoff uint64, field int) uint64 {
-	// field 0: sh_size of section 0
-	if f.Is64() {
-		return f.ByteOrder.Uint64(f.data[shoff+32:])
-	}
-	return uint64(f.ByteOrder.Uint32(f.data[shoff+20:]))
-}
-
-func (f *File) shField32(shoff uint64, field int) uint32 {
-	// field 1: sh_link of section 0
-	if f.Is64() {
-		return f.ByteOrder.Uint32(f.data[shoff+40:])
-	}
-	return f.ByteOrder.Uint32(f.data[shoff+24:])
-}
-
 // Section returns the first section with the given name, or nil. The first
 // match wins, as in kmod's kmod_elf_get_section and the kernel's find_sec.
 func (f *File) Section(name string) *Section {
@@ -283,14 +376,26 @@ func (f *File) Section(name string) *Section {
 	return nil
 }
 
-// SectionData returns the contents of s without copying. SHT_NOBITS
-// sections have no contents in the file and yield nil.
-func (f *File) SectionData(s *Section) []byte {
+// SectionData returns the contents of s: without copying for an image in
+// memory, read once and cached otherwise. SHT_NOBITS sections have no
+// contents in the file and yield nil.
+func (f *File) SectionData(s *Section) ([]byte, error) {
 	if s == nil || s.Type == elf.SHT_NOBITS || s.Type == elf.SHT_NULL {
-		return nil
+		return nil, nil
 	}
-	// Bounds were checked by New.
-	return f.data[s.Offset : s.Offset+s.Size : s.Offset+s.Size]
+	if f.data != nil {
+		// Bounds were checked when the headers were parsed.
+		return f.data[s.Offset : s.Offset+s.Size : s.Offset+s.Size], nil
+	}
+	if b, ok := f.cache[s.Index]; ok {
+		return b, nil
+	}
+	b, err := f.ReadAt(int64(s.Offset), int64(s.Size))
+	if err != nil {
+		return nil, fmt.Errorf("section %s: %w", s.Name, err)
+	}
+	f.cache[s.Index] = b
+	return b, nil
 }
 
 // SectionByIndex returns section i, or nil when i is out of range.

@@ -57,7 +57,10 @@ func (f *File) Relocs(s *Section) ([]Reloc, error) {
 	if s.Size%ent != 0 {
 		return nil, &FormatError{Section: s.Name, Off: int64(s.Offset), Msg: fmt.Sprintf("size %#x is not a multiple of the %d-byte entry", s.Size, ent)}
 	}
-	raw := f.SectionData(s)
+	raw, err := f.SectionData(s)
+	if err != nil {
+		return nil, err
+	}
 	n := s.Size / ent
 	out := make([]Reloc, n)
 	bo := f.ByteOrder

@@ -62,14 +62,22 @@ func (f *File) decodeSymbols() ([]Symbol, error) {
 	if strs == nil || strs.Type != elf.SHT_STRTAB {
 		return nil, &FormatError{Section: st.Name, Off: st.HdrOff, Msg: fmt.Sprintf("sh_link %d does not name a string table", st.Link)}
 	}
-	strtab := f.SectionData(strs)
+	strtab, err := f.SectionData(strs)
+	if err != nil {
+		return nil, err
+	}
 	var shndxTab []byte
 	for i := range f.Sections {
 		if f.Sections[i].Type == elf.SHT_SYMTAB_SHNDX && int(f.Sections[i].Link) == st.Index {
-			shndxTab = f.SectionData(&f.Sections[i])
+			if shndxTab, err = f.SectionData(&f.Sections[i]); err != nil {
+				return nil, err
+			}
 		}
 	}
-	raw := f.SectionData(st)
+	raw, err := f.SectionData(st)
+	if err != nil {
+		return nil, err
+	}
 	n := int(st.Size / entsize)
 	syms := make([]Symbol, n)
 	bo := f.ByteOrder

@@ -77,10 +77,12 @@ func hasCert(b []byte) bool {
 // certs/system_certificates.S the list (the concatenated DER files) is
 // followed, after ".align 8", by system_certificate_list_size (a .quad on
 // 64-bit kernels, a .long on 32-bit ones, in the kernel's byte order) and,
-// since Linux 5.13, by module_cert_size, the size of the first
-// certificate (the module signing key) or 0. For each run of adjacent
-// certificates, and each suffix of it, the word after the run is compared
-// with the suffix's size. Lists followed by a matching module_cert_size are
+// since Linux 5.13, after another ".align 8", by module_cert_size, the
+// size of the first certificate (the module signing key) or 0. ".align 8"
+// means 8 bytes on x86 and s390 but 2^8 = 256 bytes on arm and powerpc, so
+// both are tried. For each run of adjacent certificates, and each suffix of
+// it, the word after the run (past zero padding) is compared with the
+// suffix's size. Lists followed by a matching module_cert_size are
 // preferred over other matches (revocation_certificate_list has the same
 // shape but no module_cert_size).
 func locateLists(b []byte, certs []Cert) []span {
@@ -95,40 +97,23 @@ func locateLists(b []byte, certs []Cert) []span {
 			z++
 		}
 		end := certs[z].Offset + int64(len(certs[z].Raw))
+	suffixes:
 		for k := a; k <= z; k++ {
 			start := certs[k].Offset
 			size := end - start
-			p := end + (8-size%8)%8
-			if p+8 > int64(len(b)) {
-				continue
-			}
-			w := b[p:]
-			var next int64 = -1
-			switch {
-			case int64(binary.LittleEndian.Uint64(w)) == size:
-				if p+16 <= int64(len(b)) {
-					next = int64(binary.LittleEndian.Uint64(w[8:]))
+			for _, align := range []int64{8, 256} {
+				if h, ok := sizeWordAfter(b, start, end, align); ok {
+					switch h {
+					case int64(len(certs[k].Raw)):
+						hits = append(hits, hit{span{start, size}, 2})
+					case 0:
+						hits = append(hits, hit{span{start, size}, 1})
+					default:
+						hits = append(hits, hit{span{start, size}, 0})
+					}
+					break suffixes // the longest suffix that matches
 				}
-			case int64(binary.BigEndian.Uint64(w)) == size:
-				if p+16 <= int64(len(b)) {
-					next = int64(binary.BigEndian.Uint64(w[8:]))
-				}
-			case int64(binary.LittleEndian.Uint32(w)) == size:
-				next = int64(binary.LittleEndian.Uint32(w[4:]))
-			case int64(binary.BigEndian.Uint32(w)) == size:
-				next = int64(binary.BigEndian.Uint32(w[4:]))
-			default:
-				continue
 			}
-			h := hit{s: span{start, size}}
-			switch next {
-			case int64(len(certs[k].Raw)):
-				h.score = 2
-			case 0:
-				h.score = 1
-			}
-			hits = append(hits, h)
-			break // the longest suffix that matches
 		}
 		a = z + 1
 	}
@@ -143,4 +128,45 @@ func locateLists(b []byte, certs []Cert) []span {
 		}
 	}
 	return out
+}
+
+// sizeWordAfter checks for the size of b[start:end] as a 64-bit or 32-bit
+// word of either byte order at the next align-aligned offset (relative to
+// start) after end, with only zeros in between. It returns the word that
+// follows at the next aligned offset (module_cert_size), or -1.
+func sizeWordAfter(b []byte, start, end, align int64) (next int64, ok bool) {
+	size := end - start
+	up := func(x int64) int64 { return start + (x-start+align-1)/align*align }
+	p := up(end)
+	if p+8 > int64(len(b)) {
+		return 0, false
+	}
+	for _, c := range b[end:p] {
+		if c != 0 {
+			return 0, false
+		}
+	}
+	w := b[p:]
+	word := func(n int64, get func([]byte) int64) int64 {
+		q := up(p + n)
+		if q+n > int64(len(b)) {
+			return -1
+		}
+		return get(b[q:])
+	}
+	u64le := func(x []byte) int64 { return int64(binary.LittleEndian.Uint64(x)) }
+	u64be := func(x []byte) int64 { return int64(binary.BigEndian.Uint64(x)) }
+	u32le := func(x []byte) int64 { return int64(binary.LittleEndian.Uint32(x)) }
+	u32be := func(x []byte) int64 { return int64(binary.BigEndian.Uint32(x)) }
+	switch {
+	case u64le(w) == size:
+		return word(8, u64le), true
+	case u64be(w) == size:
+		return word(8, u64be), true
+	case u32le(w) == size:
+		return word(4, u32le), true
+	case u32be(w) == size:
+		return word(4, u32be), true
+	}
+	return 0, false
 }

@@ -37,7 +37,7 @@ func findKernel(data []byte, limit int64) (*kernel, error) {
 	case isZboot(data):
 		return zboot(data, limit)
 	case isARM64Image(data):
-		return &kernel{format: fmtARM64, payload: codecNone, kernel: data, list: noSpan}, nil
+		return plain(data), nil
 	case bytes.HasPrefix(data, []byte(elf.ELFMAG)):
 		return plain(data), nil
 	case isS390(data):
@@ -76,6 +76,9 @@ func plain(b []byte) *kernel {
 	switch {
 	case isARM64Image(b):
 		k.format = fmtARM64
+		// A signed EFI-stub Image ends in its Authenticode signature,
+		// whose signer certificates are no builtin keys.
+		k.kernel = trimPESignature(b)
 	case isS390(b):
 		k.format = fmtS390
 	case bytes.HasPrefix(b, []byte(elf.ELFMAG)):
@@ -109,7 +112,7 @@ const (
 )
 
 func isBzImage(b []byte) bool {
-	return len(b) > 0x260 && string(b[bzHeaderMagic:bzHeaderMagic+4]) == "HdrS"
+	return len(b) >= 0x250 && string(b[bzHeaderMagic:bzHeaderMagic+4]) == "HdrS"
 }
 
 func bzImage(data []byte, limit int64) (*kernel, error) {
@@ -339,4 +342,36 @@ func elfCertList(b []byte) (s span) {
 		return noSpan
 	}
 	return span{lo, int64(n)}
+}
+
+// trimPESignature returns b without the PE certificate table (the
+// Authenticode signature that sbsign appends) if b is a PE image whose
+// table lies at its end.
+func trimPESignature(b []byte) []byte {
+	if len(b) < 0x40 || b[0] != 'M' || b[1] != 'Z' {
+		return b
+	}
+	pe := int(le32(b, 0x3c))
+	if pe <= 0 || pe+24 > len(b) || string(b[pe:pe+4]) != "PE\x00\x00" {
+		return b
+	}
+	opt := pe + 24
+	var dirs int
+	switch binary.LittleEndian.Uint16(b[opt:]) {
+	case 0x10b: // PE32
+		dirs = opt + 96
+	case 0x20b: // PE32+
+		dirs = opt + 112
+	default:
+		return b
+	}
+	sec := dirs + 4*8 // IMAGE_DIRECTORY_ENTRY_SECURITY
+	if sec+8 > len(b) {
+		return b
+	}
+	off, n := int64(le32(b, sec)), int64(le32(b, sec+4))
+	if off == 0 || n == 0 || off+n > int64(len(b)) || int64(len(b))-(off+n) > 4096 {
+		return b
+	}
+	return b[:off]
 }

@@ -25,6 +25,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 )
 
 // DefaultMaxSize is the default bound on the decompressed kernel: 512 MiB.
@@ -184,13 +185,17 @@ func detach(cs []Cert) {
 	}
 }
 
-// banner returns the first "Linux version N..." line in k.
+// banner returns the "Linux version N..." line in k. Kernels since 6.1
+// hold two: a weak linux_banner from init/version.c without the build
+// number ("# SMP ...") and the one from init/version-timestamp.c that
+// replaces it ("#1 SMP ..."); the one with a build number is preferred.
 func banner(k []byte) string {
 	const pfx = "Linux version "
-	for off := 0; ; {
+	first := ""
+	for off, n := 0, 0; n < 16; n++ {
 		i := bytes.Index(k[off:], []byte(pfx))
 		if i < 0 {
-			return ""
+			break
 		}
 		s := off + i + len(pfx)
 		off = s
@@ -201,8 +206,15 @@ func banner(k []byte) string {
 		for e < len(k) && e-s < 1024 && k[e] >= 0x20 && k[e] < 0x7f {
 			e++
 		}
-		return string(k[s-len(pfx) : e])
+		line := string(k[s-len(pfx) : e])
+		if j := strings.Index(line, ") #"); j >= 0 && j+3 < len(line) && line[j+3] >= '0' && line[j+3] <= '9' {
+			return line
+		}
+		if first == "" {
+			first = line
+		}
 	}
+	return first
 }
 
 // span is a byte range of the decompressed kernel; size -1 means none.

@@ -20,7 +20,10 @@ var ErrNoModinfo = errors.New("no .modinfo section")
 // NULs collapsed, a final unterminated string accepted; each string is split
 // at its first '=' and a string without '=' is a key with an empty value.
 func (m *Module) Modinfo() ([]KV, error) {
-	b, s := m.sectionData(".modinfo")
+	b, s, err := m.sectionData(".modinfo")
+	if err != nil {
+		return nil, err
+	}
 	if s == nil {
 		return nil, ErrNoModinfo
 	}

@@ -13,7 +13,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -46,8 +45,7 @@ type Module struct {
 	// ELF gives raw access to the decompressed image.
 	ELF *elfx.File
 
-	data  []byte
-	unmap func() error
+	closer func() error
 }
 
 // Error is returned by Open and wraps every failure once with the file name.
@@ -70,7 +68,7 @@ func New(data []byte) (*Module, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Module{ELF: f, data: data, FileSize: int64(len(data))}, nil
+	return &Module{ELF: f, FileSize: int64(len(data))}, nil
 }
 
 // NewBytes parses a module image that may be compressed (gzip, xz or zstd,
@@ -109,9 +107,11 @@ func NewFile(r io.ReaderAt, size int64, opt *Options) (*Module, error) {
 	return NewBytes(raw, opt)
 }
 
-// Open reads the module at path. Plain files are memory-mapped; compressed
-// ones are decompressed into memory, bounded by Options.MaxSize. Errors are
-// *Error values naming the path.
+// Open reads the module at path. A plain file stays open and is read on
+// demand (headers first, then only the sections asked for), so showing
+// .modinfo of a large module reads a few kilobytes; Close releases it.
+// Compressed files are decompressed into memory, bounded by
+// Options.MaxSize. Errors are *Error values naming the path.
 func Open(path string, opt *Options) (*Module, error) {
 	m, err := open(path, opt)
 	if err != nil {
@@ -121,66 +121,58 @@ func Open(path string, opt *Options) (*Module, error) {
 	return m, nil
 }
 
-func open(path string, opt *Options) (*Module, error) {
-	fd, err := os.Open(path)
+func open(path string, opt *Options) (_ *Module, err error) {
+	fd, size, err := openRaw(path)
 	if err != nil {
 		return nil, err
 	}
-	defer fd.Close()
-	st, err := fd.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("not a regular file")
-	}
-	size := st.Size()
-	var head [6]byte
-	n, _ := fd.ReadAt(head[:], 0)
-	if n < len(head) {
+	keep := false
+	defer func() {
+		if !keep {
+			fd.Close()
+		}
+	}()
+	var buf [64]byte
+	n, _ := fd.ReadAt(buf[:], 0)
+	head := buf[:n]
+	if n < 6 {
 		if n == 0 {
 			return nil, fmt.Errorf("%w: the file is empty", ErrTooShort)
 		}
 		return nil, fmt.Errorf("%w: %d bytes", ErrTooShort, n)
 	}
-	if format := compression.Sniff(head[:]); format != compression.None {
+	if format := compression.Sniff(head); format != compression.None {
 		if size > opt.limit() {
 			return nil, fmt.Errorf("compressed file of %d bytes is beyond the %d-byte limit", size, opt.limit())
 		}
 		raw := make([]byte, size)
-		if _, err := io.ReadFull(io.NewSectionReader(fd, 0, size), raw); err != nil {
+		if _, err := fd.ReadAt(raw, 0); err != nil {
 			return nil, err
 		}
 		return NewBytes(raw, opt)
 	}
-	data, unmap, err := mapFile(fd, size)
+	f, err := elfx.NewReaderAt(fd, size, head)
 	if err != nil {
 		return nil, err
 	}
-	m, err := New(data)
-	if err != nil {
-		unmap()
-		return nil, err
-	}
-	m.unmap = unmap
-	return m, nil
+	keep = true
+	return &Module{ELF: f, FileSize: size, closer: fd.Close}, nil
 }
 
-// Close releases the memory mapping of a plain module opened with Open.
-// The module must not be used afterwards.
+// Close releases the file of a plain module opened with Open. The module
+// must not be used afterwards.
 func (m *Module) Close() error {
-	if m.unmap != nil {
-		u := m.unmap
-		m.unmap = nil
-		m.ELF = nil
-		m.data = nil
-		return u()
+	if m.closer != nil {
+		c := m.closer
+		m.closer = nil
+		return c()
 	}
 	return nil
 }
 
-// Bytes returns the whole decompressed image, signature included.
-func (m *Module) Bytes() []byte { return m.data }
+// Bytes returns the whole decompressed image, signature included (reading
+// it in full for a plain file opened with Open).
+func (m *Module) Bytes() ([]byte, error) { return m.ELF.Bytes() }
 
 // NameFromPath returns the module name kmod derives from a file name: the
 // base name up to its first '.', with every '-' mapped to '_'
@@ -193,14 +185,15 @@ func NameFromPath(path string) string {
 	return strings.ReplaceAll(base, "-", "_")
 }
 
-// sectionData returns the contents of the first section called name, or nil
-// when there is none.
-func (m *Module) sectionData(name string) ([]byte, *elfx.Section) {
+// sectionData returns the contents of the first section called name, or a
+// nil section when there is none.
+func (m *Module) sectionData(name string) ([]byte, *elfx.Section, error) {
 	s := m.ELF.Section(name)
 	if s == nil {
-		return nil, nil
+		return nil, nil, nil
 	}
-	return m.ELF.SectionData(s), s
+	b, err := m.ELF.SectionData(s)
+	return b, s, err
 }
 
 // splitStrings splits a NUL-separated string section the way kmod's

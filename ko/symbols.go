@@ -67,15 +67,19 @@ func (m *Module) resolveCRC(s *elfx.Symbol) uint64 {
 	if sec == nil {
 		return ^uint64(0)
 	}
-	v, ok := m.ELF.Uint(m.ELF.SectionData(sec), s.Value, 4)
-	if !ok {
+	data, err := m.ELF.SectionData(sec)
+	v, ok := m.ELF.Uint(data, s.Value, 4)
+	if err != nil || !ok {
 		return ^uint64(0)
 	}
 	return v
 }
 
 func (m *Module) ksymtabStrings() ([]KmodSymbol, error) {
-	b, sec := m.sectionData("__ksymtab_strings")
+	b, sec, err := m.sectionData("__ksymtab_strings")
+	if err != nil {
+		return nil, err
+	}
 	if sec == nil {
 		return nil, ErrNoExports
 	}
@@ -176,7 +180,8 @@ func (m *Module) Exports() ([]Export, error) {
 			e.Namespace = m.relocString(syms, sec, r)
 		} else if ns, ok := nsSyms[name]; ok {
 			if nsec := m.ELF.SectionByIndex(int(ns.Shndx)); nsec != nil {
-				if str, ok := elfx.CString(m.ELF.SectionData(nsec), ns.Value); ok {
+				nd, _ := m.ELF.SectionData(nsec)
+				if str, ok := elfx.CString(nd, ns.Value); ok {
 					e.Namespace = string(str)
 				}
 			}
@@ -196,7 +201,8 @@ func (m *Module) relocString(syms []elfx.Symbol, sec *elfx.Section, r elfx.Reloc
 	target := &syms[r.Sym]
 	addend := r.Addend
 	if !r.HasAddend {
-		v, ok := m.ELF.Uint(m.ELF.SectionData(sec), r.Offset, 4)
+		sd, _ := m.ELF.SectionData(sec)
+		v, ok := m.ELF.Uint(sd, r.Offset, 4)
 		if !ok {
 			return ""
 		}
@@ -206,7 +212,8 @@ func (m *Module) relocString(syms []elfx.Symbol, sec *elfx.Section, r elfx.Reloc
 	if tsec == nil {
 		return ""
 	}
-	str, ok := elfx.CString(m.ELF.SectionData(tsec), target.Value+uint64(addend))
+	td, _ := m.ELF.SectionData(tsec)
+	str, ok := elfx.CString(td, target.Value+uint64(addend))
 	if !ok {
 		return ""
 	}
@@ -235,7 +242,7 @@ func (m *Module) Imports() ([]Import, error) {
 		return nil, err
 	}
 	vers, err := m.Versions()
-	if err != nil {
+	if err != nil && !errors.Is(err, ErrNoVersions) {
 		return nil, err
 	}
 	byName := make(map[string]int, len(vers))

@@ -54,7 +54,11 @@ func (m *Module) ThisModule() (*ThisModule, error) {
 		nameOff = 24
 	}
 	nameLen := 64 - uint64(m.ELF.WordSize())
-	if data := m.ELF.SectionData(sec); uint64(len(data)) >= nameOff+nameLen {
+	data, err := m.ELF.SectionData(sec)
+	if err != nil {
+		return nil, err
+	}
+	if uint64(len(data)) >= nameOff+nameLen {
 		n := data[nameOff : nameOff+nameLen]
 		if i := bytes.IndexByte(n, 0); i >= 0 {
 			tm.Name = string(n[:i])
@@ -117,7 +121,10 @@ func aliasOf(syms []elfx.Symbol, i int) string {
 // BuildID returns the descriptor of the GNU build-id note in
 // .note.gnu.build-id, or nil when the module has none.
 func (m *Module) BuildID() ([]byte, error) {
-	b, s := m.sectionData(".note.gnu.build-id")
+	b, s, err := m.sectionData(".note.gnu.build-id")
+	if err != nil {
+		return nil, err
+	}
 	if s == nil {
 		return nil, nil
 	}

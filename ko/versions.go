@@ -35,7 +35,10 @@ const modversionSize = 64
 // error (kmod: EINVAL).
 func (m *Module) Versions() ([]Version, error) {
 	var out []Version
-	b, s := m.sectionData("__versions")
+	b, s, err := m.sectionData("__versions")
+	if err != nil {
+		return nil, err
+	}
 	if s != nil && len(b) > 0 {
 		if len(b)%modversionSize != 0 {
 			return nil, &elfx.FormatError{Section: "__versions", Off: int64(s.Offset), Msg: fmt.Sprintf("size %#x is not a multiple of the %d-byte struct modversion_info", len(b), modversionSize)}
@@ -71,8 +74,14 @@ func (m *Module) Versions() ([]Version, error) {
 // NUL-terminated names in the same order (scripts/mod/modpost.c
 // add_extended_versions; kernel/module/version.c modversion_ext_start).
 func (m *Module) extVersions() ([]Version, error) {
-	crcs, cs := m.sectionData("__version_ext_crcs")
-	names, ns := m.sectionData("__version_ext_names")
+	crcs, cs, err := m.sectionData("__version_ext_crcs")
+	if err != nil {
+		return nil, err
+	}
+	names, ns, err := m.sectionData("__version_ext_names")
+	if err != nil {
+		return nil, err
+	}
 	if cs == nil && ns == nil {
 		return nil, nil
 	}

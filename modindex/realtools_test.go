@@ -1,16 +1,13 @@
 package modindex
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -443,7 +440,7 @@ func TestBuiltinModinfoMatchesModinfo(t *testing.T) {
 			n := 0
 			for i := 0; i < len(names); i += step {
 				name := names[i]
-				want := runTool(t, "modinfo", "-0", "-b", tr.root, "-k", tr.rel, name)
+				want := runTool(t, "modinfo", "-0", "-m", "-b", tr.root, "-k", tr.rel, name)
 				kv, err := bm.Lookup(name)
 				if errors.Is(err, ErrBuiltinNotFound) {
 					wantErr := "modinfo: ERROR: could not get modinfo from '" + name + "': Function not implemented\n"
@@ -569,7 +566,3 @@ func BenchmarkLookup(b *testing.B) {
 	}
 	b.ReportMetric(float64(len(args)), "args/op")
 }
-
-var _ = bufio.NewReader
-var _ = io.Discard
-var _ = sort.Strings

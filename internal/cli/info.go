@@ -248,11 +248,11 @@ func (r *infoRunner) show(t Result, o *jobOut) (infoModule, error) {
 		}
 		return jm, errors.New(msg)
 	}
-	for _, kv := range kvs {
-		jm.Modinfo = append(jm.Modinfo, toJSONKV(kv))
-	}
-	jm.Parameters = mergeParams(kvs, nil)
 	if r.o.json {
+		for _, kv := range kvs {
+			jm.Modinfo = append(jm.Modinfo, toJSONKV(kv))
+		}
+		jm.Parameters = mergeParams(kvs, nil)
 		return jm, nil
 	}
 	bad := func(key, value string) {
@@ -309,9 +309,11 @@ func (r *infoRunner) info(t Result, jm *infoModule, o *jobOut) ([]ko.KV, error) 
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", t.Path, err)
 	}
-	if id, err := m.BuildID(); err == nil && id != nil {
-		h := hex.EncodeToString(id)
-		jm.BuildID = &h
+	if r.o.json {
+		if id, err := m.BuildID(); err == nil && id != nil {
+			h := hex.EncodeToString(id)
+			jm.BuildID = &h
+		}
 	}
 	sig, err := m.Signature()
 	if err != nil {
@@ -323,7 +325,9 @@ func (r *infoRunner) info(t Result, jm *infoModule, o *jobOut) ([]ko.KV, error) 
 		return kvs, nil
 	}
 	if sig != nil {
-		jm.Signature = newJSONSig(sig)
+		if r.o.json {
+			jm.Signature = newJSONSig(sig)
+		}
 		if sig.KmodShows {
 			kvs = append(kvs,
 				ko.KV{Key: "sig_id", Value: sig.IDType},
@@ -396,16 +400,17 @@ func newJSONSig(sig *ko.Signature) *jsonSig {
 		HashAlgo: sig.HashAlgo, Signature: hex.EncodeToString(sig.Sig),
 		SigLen: sig.Trailer.SigLen, SignedLen: sig.Trailer.ContentLen, ShownByModinfo: sig.KmodShows,
 	}
-	if sig.PKCS7 != nil && len(sig.PKCS7.SignerInfos) > 0 {
-		if si := sig.PKCS7.SignerInfos[0]; si.SubjectKeyID != nil {
+	sd, perr := sig.PKCS7()
+	if sd != nil && len(sd.SignerInfos) > 0 {
+		if si := sd.SignerInfos[0]; si.SubjectKeyID != nil {
 			j.KeyIDKind = "subject_key_identifier"
 			j.KeyID = hex.EncodeToString(si.SubjectKeyID)
 		} else {
 			j.KeyIDKind = "issuer_serial"
 		}
 	}
-	if sig.ParseErr != nil {
-		msg := sig.ParseErr.Error()
+	if perr != nil {
+		msg := perr.Error()
 		j.ParseError = &msg
 	}
 	return j

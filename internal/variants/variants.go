@@ -1,0 +1,369 @@
+// Package variants makes module variants for the real-kernel ground truth:
+// byte-level edits of the Debian 6.1 amd64 corpus modules (no compiling),
+// each named by what it tests, returned as realkernel.Cases.
+package variants
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/kmodscope/kmodscope/internal/realkernel"
+	"github.com/kmodscope/kmodscope/ko"
+)
+
+// DefaultSource is the corpus module tree the variants are made from.
+const DefaultSource = "/work/shared/corpus/debian/amd64/lib/modules/6.1.0-56-amd64"
+
+// Variant describes one case Build makes.
+type Variant struct {
+	Name string
+	// What is tested and what 6.1 is expected to do (from kernel-loader.md;
+	// the observed outcome is what counts).
+	What string
+	// Base is the corpus module the variant is made from.
+	Base string
+	// Deps overrides the dependencies (module names); nil means the
+	// base's modinfo depends, recursively.
+	Deps     []string
+	BootArgs []string
+	Preload  bool
+	// Strip removes the signature before Edit.
+	Strip bool
+	// Edit changes the bytes (after Strip); nil keeps them.
+	Edit func([]byte) ([]byte, error)
+}
+
+func entry(old, repl string) func([]byte) ([]byte, error) {
+	return func(b []byte) ([]byte, error) { return replaceEntry(b, old, repl) }
+}
+
+func chain(fs ...func([]byte) ([]byte, error)) func([]byte) ([]byte, error) {
+	return func(b []byte) ([]byte, error) {
+		var err error
+		for _, f := range fs {
+			if b, err = f(b); err != nil {
+				return nil, err
+			}
+		}
+		return b, nil
+	}
+}
+
+// List returns the variants Build makes, in order.
+func List() []Variant { return list() }
+
+func list() []Variant {
+	const vermagic = "vermagic=6.1.0-56-amd64 SMP preempt mod_unload modversions "
+	return []Variant{
+		{Name: "crc7-signed-unmodified", Base: "crc7",
+			What: "(a) unmodified Debian-signed module: loads, no taint"},
+		{Name: "crc7-signed-sig-enforce", Base: "crc7", BootArgs: []string{"module.sig_enforce=1"},
+			What: "signed module with module.sig_enforce=1: loads (key in the builtin keyring)"},
+		{Name: "crc7-sig-stripped", Base: "crc7", Strip: true,
+			What: "(b) signature stripped at ContentLen: loads with taint E"},
+		{Name: "crc7-sig-value-corrupted", Base: "crc7", Edit: corruptSigValue,
+			What: "(c) a byte of the PKCS#7 signature value flipped: EKEYREJECTED"},
+		{Name: "crc7-signed-modinfo-changed", Base: "crc7", Edit: entry("description=CRC7 calculations", "description=CRC7 calculationX"),
+			What: "(d) .modinfo description byte changed under the signature: EKEYREJECTED"},
+		{Name: "crc7-siglen-plus-one", Base: "crc7", Edit: sigLen(func(n, _ uint32) uint32 { return n + 1 }),
+			What: "(e) trailer sig_len one too big (PKCS#7 parse starts a byte early): EBADMSG?"},
+		{Name: "crc7-siglen-too-big", Base: "crc7", Edit: sigLen(func(_, before uint32) uint32 { return before }),
+			What: "(e) trailer sig_len >= len-12: EBADMSG, no message"},
+		{Name: "crc7-sig-idtype-pgp", Base: "crc7", Edit: sigIDType(0),
+			What: "trailer id_type 0 (PGP): ENOPKG 'not signed with expected PKCS#7 message' is a soft failure: loads with E"},
+		{Name: "crc7-stripped-sig-enforce", Base: "crc7", Strip: true, BootArgs: []string{"module.sig_enforce=1"},
+			What: "(f) unsigned + module.sig_enforce=1: EKEYREJECTED 'Loading of unsigned module is rejected'"},
+		{Name: "crc7-stripped-lockdown-integrity", Base: "crc7", Strip: true, BootArgs: []string{"lockdown=integrity"},
+			What: "unsigned + lockdown=integrity: EPERM 'Lockdown: insmod: unsigned module loading is restricted'"},
+		{Name: "crc7-stripped-blacklisted", Base: "crc7", Strip: true, BootArgs: []string{"module_blacklist=crc7"},
+			What: "module_blacklist=crc7 boot arg: EPERM 'Module crc7 is blacklisted'"},
+		{Name: "crc7-stripped-vermagic-release", Base: "crc7", Strip: true, Edit: entry(vermagic, strings.Replace(vermagic, "-56-", "-99-", 1)),
+			What: "(g) vermagic release 6.1.0-99-amd64 (same length), __versions present: release ignored, loads with E"},
+		{Name: "crc7-stripped-vermagic-preemX", Base: "crc7", Strip: true, Edit: entry(vermagic, strings.Replace(vermagic, "preempt", "preemX", 1)),
+			What: "(h) vermagic flag preempt -> preemX: ENOEXEC \"version magic '...' should be '...'\""},
+		{Name: "crc7-stripped-vermagic-missing", Base: "crc7", Strip: true, Edit: renameKey("vermagic="),
+			What: "vermagic key renamed: try_to_force_load('bad vermagic') with CONFIG_MODULE_FORCE_LOAD=y: taint F, loads"},
+		{Name: "nvram-stripped", Base: "nvram", Strip: true,
+			What: "control for the nvram variants: loads with E"},
+		{Name: "nvram-stripped-crc-misc_register", Base: "nvram", Strip: true, Edit: func(b []byte) ([]byte, error) { return flipCRC(b, "misc_register") },
+			What: "(i) __versions CRC of misc_register changed: EINVAL 'disagrees about version of symbol misc_register' + 'Unknown symbol misc_register (err -22)'"},
+		{Name: "nvram-stripped-crc-module_layout", Base: "nvram", Strip: true, Edit: func(b []byte) ([]byte, error) { return flipCRC(b, "module_layout") },
+			What: "(j) module_layout CRC changed: ENOEXEC 'disagrees about version of symbol module_layout'"},
+		{Name: "nvram-stripped-version-name-misc_register", Base: "nvram", Strip: true, Edit: func(b []byte) ([]byte, error) { return renameVersion(b, "misc_register") },
+			What: "(k) __versions entry misc_register renamed misc_registeX: Debian 'no symbol version for misc_register' + 'Unknown symbol misc_register (err -22)', EINVAL"},
+		{Name: "nvram-stripped-no-versions-section", Base: "nvram", Strip: true, Edit: func(b []byte) ([]byte, error) { return renameSection(b, "__versions", "__versionX") },
+			What: "__versions section renamed: no modversions -> try_to_force_load for module_layout and every symbol: taint F, loads"},
+		{Name: "nvram-stripped-rela-type-unknown", Base: "nvram", Strip: true, Edit: func(b []byte) ([]byte, error) {
+			out, _, err := setRelaType(b, ".rela.text", 0, 42)
+			return out, err
+		},
+			What: "(s) first .rela.text relocation type -> 42 (R_X86_64_REX_GOTPCRELX): ENOEXEC 'module: nvram: Unknown rela relocation: 42'"},
+		{Name: "libcrc32c-stripped-license-foo", Base: "libcrc32c", Strip: true, Edit: entry("license=GPL", "license=Foo"),
+			What: "(l) license=Foo with GPL-only imports (crypto_alloc_shash, crypto_destroy_tfm, crypto_shash_update): taint P, 'Unknown symbol X (err -2)', ENOENT"},
+		{Name: "crc7-stripped-license-foo", Base: "crc7", Strip: true, Edit: entry("license=GPL", "license=Foo"),
+			What: "(m) license=Foo, no GPL-only imports: loads with P and E"},
+		{Name: "crc7-stripped-license-missing", Base: "crc7", Strip: true, Edit: renameKey("license="),
+			What: "license key renamed: 'module license 'unspecified' taints kernel.', loads with P and E"},
+		{Name: "ums-realtek-stripped", Base: "ums-realtek", Strip: true,
+			What: "control for the namespace variant: loads with E after its deps"},
+		{Name: "ums-realtek-stripped-import-ns-removed", Base: "ums-realtek", Strip: true, Edit: renameKey("import_ns="),
+			What: "(n) import_ns key renamed import_nX: 'module uses symbol (X) from namespace USB_STORAGE, but does not import it.' + Unknown symbol (err -22), EINVAL"},
+		{Name: "ums-realtek-missing-dep-usb-storage", Base: "ums-realtek", Deps: []string{"usb-common", "usbcore"},
+			What: "(t) usb-storage not loaded: 'Unknown symbol usb_stor_* (err -2)', ENOENT"},
+		{Name: "crc7-stripped-intree-removed", Base: "crc7", Strip: true, Edit: renameKey("intree="),
+			What: "(o) intree key renamed: taint O (+E), loads"},
+		{Name: "crc7-stripped-retpoline-removed", Base: "crc7", Strip: true, Edit: renameKey("retpoline="),
+			What: "retpoline key renamed: warning only if the spectre_v2 retpoline mitigation is active, loads with E"},
+		{Name: "qlge-staging-signed", Base: "qlge",
+			What: "(p) staging module, unmodified: taint C"},
+		{Name: "crc7-stripped-staging-tag", Base: "crc7", Strip: true, Edit: entry("description=CRC7 calculations", "staging=Y"),
+			What: "staging=Y added (replacing description): taint C (+E)"},
+		{Name: "crc7-stripped-test-tag", Base: "crc7", Strip: true, Edit: entry("description=CRC7 calculations", "test=Y"),
+			What: "test=Y added: taint N (+E)"},
+		{Name: "crc7-stripped-livepatch-tag", Base: "crc7", Strip: true, Edit: entry("description=CRC7 calculations", "livepatch=Y"),
+			What: "livepatch=Y added (CONFIG_LIVEPATCH=y): taint K (+E)"},
+		{Name: "crc7-stripped-e_machine-aarch64", Base: "crc7", Strip: true, Edit: func(b []byte) ([]byte, error) { return setEhdr16(b, 0x12, 183), nil },
+			What: "(q) e_machine 183: ENOEXEC 'Invalid architecture in ELF header: 183'"},
+		{Name: "crc7-stripped-e_type-dyn", Base: "crc7", Strip: true, Edit: func(b []byte) ([]byte, error) { return setEhdr16(b, 0x10, 3), nil },
+			What: "(w) e_type ET_DYN: ENOEXEC 'Invalid ELF header type: 3 != 1'"},
+		{Name: "crc7-stripped-truncated-shdrs", Base: "crc7", Strip: true, Edit: truncateInShdrs,
+			What: "(r) cut in the middle of the section headers: ENOEXEC 'Invalid ELF section header overflow'"},
+		{Name: "crc7-signed-truncated-shdrs", Base: "crc7", Edit: truncateInShdrs,
+			What: "(r) signed file cut in the section headers (signature gone with the cut): ENOEXEC"},
+		{Name: "crc7-stripped-text-wx", Base: "crc7", Strip: true, Edit: func(b []byte) ([]byte, error) { return setFlags(b, ".text", 0x1|0x4) },
+			What: "(v) .text gets SHF_WRITE|SHF_EXECINSTR: module_enforce_rwx_sections ENOEXEC"},
+		{Name: "crc7-already-loaded", Base: "crc7", Preload: true,
+			What: "(u) insmod twice: EEXIST"},
+		{Name: "crc-itu-t-stripped-named-crc7", Base: "crc-itu-t", Strip: true, Deps: []string{"crc7"},
+			Edit: func(b []byte) ([]byte, error) { return setThisModuleName(b, "crc_itu_t", "crc7") },
+			What: "struct module name -> crc7 while crc7 is loaded: EEXIST"},
+		{Name: "crc-itu-t-stripped-duplicate-exports", Base: "crc-itu-t", Strip: true, Deps: []string{"crc-itu-t"},
+			Edit: chain(func(b []byte) ([]byte, error) { return setThisModuleName(b, "crc_itu_t", "crc_itu_x") }, entry("name=crc_itu_t", "name=crc_itu_x")),
+			What: "renamed copy of a loaded module: ENOEXEC 'crc_itu_x: exports duplicate symbol crc_itu_t (owned by crc_itu_t)'"},
+	}
+}
+
+// renameKey turns the first "key=" of .modinfo into the same key with its
+// last letter before '=' replaced by 'X' (import_ns= -> import_nX=).
+func renameKey(key string) func([]byte) ([]byte, error) {
+	return func(b []byte) ([]byte, error) {
+		e, err := modinfoEntry(b, strings.TrimSuffix(key, "="))
+		if err != nil {
+			return nil, err
+		}
+		k := strings.TrimSuffix(key, "=")
+		return replaceEntry(b, e, k[:len(k)-1]+"X"+e[len(k):])
+	}
+}
+
+func corruptSigValue(b []byte) ([]byte, error) {
+	t, err := sigTrailer(b)
+	if err != nil {
+		return nil, err
+	}
+	out := clone(b)
+	// The RSA signature value is the last OCTET STRING of the SignerInfo,
+	// which ends the DER blob.
+	out[t.ContentLen+int(t.SigLen)-20] ^= 0xff
+	return out, nil
+}
+
+func sigLen(f func(cur, before uint32) uint32) func([]byte) ([]byte, error) {
+	return func(b []byte) ([]byte, error) {
+		t, err := sigTrailer(b)
+		if err != nil {
+			return nil, err
+		}
+		out := clone(b)
+		p := t.InfoOffset() + 8
+		binary.BigEndian.PutUint32(out[p:], f(t.SigLen, uint32(t.InfoOffset())))
+		return out, nil
+	}
+}
+
+func sigIDType(id byte) func([]byte) ([]byte, error) {
+	return func(b []byte) ([]byte, error) {
+		t, err := sigTrailer(b)
+		if err != nil {
+			return nil, err
+		}
+		out := clone(b)
+		out[t.InfoOffset()+2] = id
+		return out, nil
+	}
+}
+
+func truncateInShdrs(b []byte) ([]byte, error) {
+	shoff := int(binary.LittleEndian.Uint64(b[0x28:]))
+	shnum := int(binary.LittleEndian.Uint16(b[0x3c:]))
+	cut := shoff + 64*(shnum/2) + 10
+	if cut >= len(b) {
+		return nil, fmt.Errorf("cannot truncate at %d of %d", cut, len(b))
+	}
+	return clone(b[:cut]), nil
+}
+
+// index maps normalized module names (dashes as underscores) to paths.
+type index map[string]string
+
+func norm(name string) string { return strings.ReplaceAll(name, "-", "_") }
+
+func buildIndex(dir string) (index, error) {
+	idx := index{}
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !d.IsDir() && strings.HasSuffix(p, ".ko") {
+			idx[norm(strings.TrimSuffix(d.Name(), ".ko"))] = p
+		}
+		return nil
+	})
+	return idx, err
+}
+
+func (idx index) path(name string) (string, error) {
+	p, ok := idx[norm(name)]
+	if !ok {
+		return "", fmt.Errorf("module %s not in the source tree", name)
+	}
+	return p, nil
+}
+
+func depends(path string) ([]string, error) {
+	m, err := ko.Open(path, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer m.Close()
+	kv, err := m.Modinfo()
+	if err != nil {
+		return nil, err
+	}
+	v, _ := ko.Get(kv, "depends")
+	var out []string
+	for _, d := range strings.Split(v, ",") {
+		if d = strings.TrimSpace(d); d != "" {
+			out = append(out, d)
+		}
+	}
+	return out, nil
+}
+
+// resolveDeps returns the paths to insmod before the named modules, in
+// load order (every module after its own dependencies), from modinfo
+// depends= resolved within the source tree.
+func (idx index) resolveDeps(names []string, includeSelf bool) ([]string, error) {
+	var order []string
+	state := map[string]int{} // 1 visiting, 2 done
+	var visit func(n string) error
+	visit = func(n string) error {
+		n = norm(n)
+		switch state[n] {
+		case 1:
+			return fmt.Errorf("dependency cycle at %s", n)
+		case 2:
+			return nil
+		}
+		state[n] = 1
+		p, err := idx.path(n)
+		if err != nil {
+			return err
+		}
+		ds, err := depends(p)
+		if err != nil {
+			return err
+		}
+		for _, d := range ds {
+			if err := visit(d); err != nil {
+				return fmt.Errorf("%s: %w", n, err)
+			}
+		}
+		state[n] = 2
+		order = append(order, p)
+		return nil
+	}
+	for _, n := range names {
+		if err := visit(n); err != nil {
+			return nil, err
+		}
+	}
+	if !includeSelf && len(names) == 1 {
+		order = order[:len(order)-1]
+	}
+	return order, nil
+}
+
+// Build writes every variant of List into outDir as <name>.ko and returns
+// the cases to run, dependencies pointing into srcModulesDir.
+func Build(srcModulesDir, outDir string) ([]realkernel.Case, error) {
+	idx, err := buildIndex(srcModulesDir)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(outDir, 0o755); err != nil {
+		return nil, err
+	}
+	var cases []realkernel.Case
+	seen := map[string]bool{}
+	for _, v := range List() {
+		if seen[v.Name] {
+			return nil, fmt.Errorf("duplicate variant %s", v.Name)
+		}
+		seen[v.Name] = true
+		src, err := idx.path(v.Base)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", v.Name, err)
+		}
+		data, err := os.ReadFile(src)
+		if err != nil {
+			return nil, err
+		}
+		orig := clone(data)
+		if v.Strip {
+			if data, err = strip(data); err != nil {
+				return nil, fmt.Errorf("%s: strip: %w", v.Name, err)
+			}
+		}
+		if v.Edit != nil {
+			if data, err = v.Edit(data); err != nil {
+				return nil, fmt.Errorf("%s: %w", v.Name, err)
+			}
+		}
+		if (v.Strip || v.Edit != nil) && bytes.Equal(data, orig) {
+			return nil, fmt.Errorf("%s: edit changed nothing", v.Name)
+		}
+		out := filepath.Join(outDir, v.Name+".ko")
+		if err := os.WriteFile(out, data, 0o644); err != nil {
+			return nil, err
+		}
+		var deps []string
+		if v.Deps != nil {
+			deps, err = idx.resolveDeps(v.Deps, true)
+		} else {
+			deps, err = idx.resolveDeps([]string{v.Base}, false)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: deps: %w", v.Name, err)
+		}
+		cases = append(cases, realkernel.Case{Name: v.Name, Module: out, Deps: deps,
+			BootArgs: v.BootArgs, PreloadTwice: v.Preload})
+	}
+	return cases, nil
+}
+
+// Names returns the variant names, sorted.
+func Names() []string {
+	var n []string
+	for _, v := range List() {
+		n = append(n, v.Name)
+	}
+	sort.Strings(n)
+	return n
+}

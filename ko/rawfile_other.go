@@ -1,0 +1,27 @@
+//go:build !unix
+
+package ko
+
+import (
+	"fmt"
+	"os"
+)
+
+type rawFile struct{ *os.File }
+
+func openRaw(path string) (*rawFile, int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, 0, err
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, 0, err
+	}
+	if !st.Mode().IsRegular() {
+		f.Close()
+		return nil, 0, fmt.Errorf("not a regular file")
+	}
+	return &rawFile{f}, st.Size(), nil
+}
