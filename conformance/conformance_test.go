@@ -282,3 +282,102 @@ func TestConformanceModprobe(t *testing.T) {
 	}
 	t.Logf("modprobe conformance: compared %d modules", total)
 }
+
+// indexedCopy makes a root where lib/modules/REL links to the tree's
+// modules and holds indexes made by the real depmod.
+func indexedCopy(t *testing.T, root string) (string, string) {
+	rels, _ := filepath.Glob(filepath.Join(root, "lib", "modules", "*"))
+	if len(rels) == 0 {
+		t.Fatalf("no lib/modules/REL in %s", root)
+	}
+	rel := filepath.Base(rels[0])
+	tmp := t.TempDir()
+	dst := filepath.Join(tmp, "lib", "modules", rel)
+	if err := os.MkdirAll(dst, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ents, _ := os.ReadDir(rels[0])
+	for _, e := range ents {
+		src := filepath.Join(rels[0], e.Name())
+		switch {
+		case e.Name() == "kernel" || e.Name() == "updates" || e.Name() == "extra":
+			os.Symlink(src, filepath.Join(dst, e.Name()))
+		case e.Type().IsRegular() && strings.HasPrefix(e.Name(), "modules.") && !strings.HasSuffix(e.Name(), ".bin"):
+			data, err := os.ReadFile(src)
+			if err != nil {
+				t.Fatal(err)
+			}
+			os.WriteFile(filepath.Join(dst, e.Name()), data, 0o644)
+		}
+	}
+	out, err := exec.Command(need(t, "depmod"), "-b", tmp, rel).CombinedOutput()
+	if err != nil {
+		t.Fatalf("depmod: %v\n%s", err, out)
+	}
+	return tmp, rel
+}
+
+// TestConformanceLookup compares module name, alias, symbol and builtin
+// lookups (modinfo -b/-k, with and without -m) on trees indexed by depmod.
+func TestConformanceLookup(t *testing.T) {
+	modinfo := need(t, "modinfo")
+	var roots []string
+	corpus := os.Getenv("KMODSCOPE_CORPUS")
+	if corpus == "" {
+		corpus = filepath.Join(repoRoot(t), "..", "shared", "corpus", "debian")
+	}
+	if d, _ := filepath.Glob(filepath.Join(corpus, "*")); len(d) > 0 {
+		roots = append(roots, d...)
+	}
+	if env := os.Getenv("KMODSCOPE_TREES"); env != "" {
+		roots = append(roots, strings.Split(env, ":")...)
+	} else {
+		d, _ := filepath.Glob("/var/cache/kmodscope/deb-*")
+		roots = append(roots, d...)
+	}
+	if len(roots) == 0 {
+		t.Skip("no module tree (corpus or complete tree) available")
+	}
+	total := 0
+	for _, root := range roots {
+		tmp, rel := indexedCopy(t, root)
+		dir := filepath.Join(tmp, "lib", "modules", rel)
+		var args []string
+		files := findModules(t, filepath.Join(root, "lib", "modules"))
+		for i, f := range files {
+			if i%(40+len(files)/40) != 0 {
+				continue
+			}
+			name := filepath.Base(f)
+			name = name[:strings.IndexByte(name, '.')]
+			args = append(args, name, strings.ReplaceAll(name, "_", "-"))
+			if out, err := exec.Command(modinfo, "-F", "alias", f).Output(); err == nil {
+				if a, _, _ := strings.Cut(string(out), "\n"); a != "" {
+					args = append(args, a)
+				}
+			}
+		}
+		if b, err := os.ReadFile(filepath.Join(dir, "modules.builtin")); err == nil {
+			for i, l := range strings.Split(string(b), "\n") {
+				if l != "" && i%25 == 0 {
+					base := filepath.Base(l)
+					args = append(args, base[:strings.IndexByte(base, '.')])
+				}
+			}
+		}
+		args = append(args, "no-such-module", "symbol:no_such_symbol", "crc32", "a:b:c")
+		for _, mflag := range [][]string{nil, {"-m"}, {"-F", "filename"}} {
+			for _, a := range args {
+				cmd := append(append([]string{"-b", tmp, "-k", rel}, mflag...), a)
+				want := runReal(t, modinfo, cmd...)
+				got, stderr := runOurs(append([]string{"info"}, cmd...)...)
+				if want.code != got.code || !bytes.Equal(want.stdout, got.stdout) {
+					t.Errorf("%s: modinfo %v: exit %d vs %d, %s\nstderr: %s", filepath.Base(root), cmd, want.code, got.code, firstDiff(want.stdout, got.stdout), stderr)
+				}
+			}
+		}
+		total += len(args)
+		t.Logf("lookup: %s: %d arguments identical with modinfo, -m and -F filename", filepath.Base(root), len(args))
+	}
+	t.Logf("lookup conformance: compared %d arguments", total)
+}

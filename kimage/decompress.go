@@ -336,7 +336,7 @@ func decodeLZ4Legacy(src []byte, limit int64) (decodeResult, error) {
 		return decodeResult{}, errors.New("lz4: bad magic")
 	}
 	w := newLimitWriter(int64(len(src))*3, limit)
-	block := make([]byte, lz4LegacyBlock)
+	var block []byte
 	maxComp := lz4.CompressBlockBound(lz4LegacyBlock)
 	p := 4
 	blocks := 0
@@ -351,6 +351,10 @@ func decodeLZ4Legacy(src []byte, limit int64) (decodeResult, error) {
 				return decodeResult{}, fmt.Errorf("lz4: bad block size %d at %d", n, p)
 			}
 			break // the size trailer or what follows the stream
+		}
+		// A block expands at most 255-fold; small blocks get small buffers.
+		if want := min(lz4LegacyBlock, 255*n+16); len(block) < want {
+			block = make([]byte, want)
 		}
 		m, err := lz4.UncompressBlock(src[p+4:p+4+n], block)
 		if err != nil {

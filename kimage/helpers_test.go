@@ -46,7 +46,7 @@ func testCert(t testing.TB, cn string, serial int64) []byte {
 }
 
 var (
-	certsOnce          sync.Once
+	certsOnce           sync.Once
 	certA, certB, decoy []byte
 )
 

@@ -286,7 +286,7 @@ func buildInitramfs(busybox []byte, c *Case, prefix string) ([]byte, string, err
 	w.charDev("dev/console", 5, 1)
 	w.charDev("dev/null", 1, 3)
 	w.file("bin/busybox", busybox, 0o755)
-	for _, a := range []string{"sh", "insmod", "rmmod", "dmesg", "mount", "cat", "poweroff", "echo", "mkdir"} {
+	for _, a := range []string{"sh", "insmod", "rmmod", "dmesg", "mount", "cat", "poweroff", "echo", "mkdir", "grep", "sleep"} {
 		w.symlink("bin/"+a, "busybox")
 	}
 	var s strings.Builder
@@ -314,6 +314,9 @@ func buildInitramfs(busybox []byte, c *Case, prefix string) ([]byte, string, err
 		s.WriteString("insmod /m/t.ko 2>/tmp/e; echo \"$P SETUP preload: $?\"; out SETUPERR </tmp/e\n")
 	}
 	s.WriteString("cat /proc/sys/kernel/tainted >/tmp/t; out TAINT0 </tmp/t\n")
+	// Let the boot settle so that late boot messages (the TSC clocksource
+	// switch, about 2 s in) do not land in the tested insmod's window.
+	s.WriteString("i=0; while [ $i -lt 10 ]; do dmesg | grep -q -e 'Switched to clocksource tsc' -e 'Marking TSC unstable' && break; sleep 1; i=$((i+1)); done\n")
 	s.WriteString("dmesg -c >/dev/null\n")
 	s.WriteString("insmod /m/t.ko 2>/tmp/e\nrc=$?\n")
 	s.WriteString("dmesg >/tmp/d\n")
