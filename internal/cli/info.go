@@ -11,7 +11,6 @@ import (
 
 	"github.com/kmodscope/kmodscope/compression"
 	"github.com/kmodscope/kmodscope/ko"
-
 )
 
 func init() {
@@ -354,15 +353,15 @@ type infoResult struct {
 }
 
 type infoModule struct {
-	Name           string    `json:"name"`
-	Filename       *string   `json:"filename"`
-	Builtin        bool      `json:"builtin"`
-	Compression    string    `json:"compression,omitempty"`
-	Modinfo        []jsonKV  `json:"modinfo"`
-	Parameters     []*param  `json:"parameters"`
-	Signature      *jsonSig  `json:"signature"`
-	SignatureError *string   `json:"signature_error,omitempty"`
-	BuildID        *string   `json:"build_id"`
+	Name           string   `json:"name"`
+	Filename       *string  `json:"filename"`
+	Builtin        bool     `json:"builtin"`
+	Compression    string   `json:"compression,omitempty"`
+	Modinfo        []jsonKV `json:"modinfo"`
+	Parameters     []*param `json:"parameters"`
+	Signature      *jsonSig `json:"signature"`
+	SignatureError *string  `json:"signature_error,omitempty"`
+	BuildID        *string  `json:"build_id"`
 }
 
 // jsonKV is a .modinfo entry; a value that is not valid UTF-8 is also given
@@ -382,16 +381,16 @@ func toJSONKV(kv ko.KV) jsonKV {
 }
 
 type jsonSig struct {
-	IDType        string  `json:"sig_id"`
-	Signer        string  `json:"signer"`
-	KeyID         string  `json:"sig_key"`
-	KeyIDKind     string  `json:"sig_key_kind,omitempty"`
-	HashAlgo      string  `json:"sig_hashalgo"`
-	Signature     string  `json:"signature"`
-	SigLen        uint32  `json:"sig_len"`
-	SignedLen     int     `json:"signed_len"`
-	ShownByModinfo bool   `json:"shown_by_modinfo"`
-	ParseError    *string `json:"parse_error,omitempty"`
+	IDType         string  `json:"sig_id"`
+	Signer         string  `json:"signer"`
+	KeyID          string  `json:"sig_key"`
+	KeyIDKind      string  `json:"sig_key_kind,omitempty"`
+	HashAlgo       string  `json:"sig_hashalgo"`
+	Signature      string  `json:"signature"`
+	SigLen         uint32  `json:"sig_len"`
+	SignedLen      int     `json:"signed_len"`
+	ShownByModinfo bool    `json:"shown_by_modinfo"`
+	ParseError     *string `json:"parse_error,omitempty"`
 }
 
 func newJSONSig(sig *ko.Signature) *jsonSig {

@@ -1,0 +1,629 @@
+// Package loadcheck predicts what the kernel's load_module()
+// (kernel/module/main.c) does with a module on a given target kernel: the
+// same checks in the same order, with the kernel's messages, errno and taint
+// letters. The order follows v6.1 (elf_validity_check, setup_load_info,
+// check_modinfo before allocation) for 6.1–6.3 targets and v6.4+
+// (elf_validity_cache_copy, early_mod_check, module_augment_kernel_taints)
+// for later ones; see docs/kernel-loader.md in the project materials.
+//
+// What static data cannot decide is assumed to succeed: memory allocation,
+// per-cpu space, BTF validation, COMING notifiers, parameters and the
+// module's own init function.
+package loadcheck
+
+import (
+	"crypto/x509"
+	"debug/elf"
+	"encoding/binary"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/kmodscope/kmodscope/ko"
+	"github.com/kmodscope/kmodscope/sigverify"
+	"github.com/kmodscope/kmodscope/target"
+)
+
+// Errno values (asm-generic numbering, x86 and arm64).
+var errnoValues = map[string]int{
+	"EPERM": 1, "ENOENT": 2, "ENOEXEC": 8, "ENOMEM": 12, "EBUSY": 16, "EEXIST": 17, "EINVAL": 22,
+	"ENODATA": 61, "ENOPKG": 65, "EBADMSG": 74, "ENOKEY": 126, "EKEYREJECTED": 129,
+}
+
+// ErrnoValue returns the value of an errno name (0 if unknown).
+func ErrnoValue(name string) int { return errnoValues[name] }
+
+// Stable identifiers of the check that refused a module (Result.FailedCheck).
+const (
+	CheckSignature        = "signature"         // module_sig_check: bad/malformed signature, or enforcement/lockdown
+	CheckELF              = "elf_validity"      // elf_validity_check / elf_validity_cache_copy
+	CheckLoadInfo         = "load_info"         // no symbols, no .gnu.linkonce.this_module, duplicate .modinfo
+	CheckModuleStructSize = "module_struct_size" // 6.4+: .gnu.linkonce.this_module size != sizeof(struct module)
+	CheckBlacklist        = "blacklist"         // module_blacklist=
+	CheckModuleLayout     = "module_layout"     // module_layout CRC (struct module layout)
+	CheckVermagic         = "vermagic"          // version magic
+	CheckLivepatch        = "livepatch"         // livepatch module on a kernel without CONFIG_LIVEPATCH
+	CheckRWX              = "rwx_sections"      // a section with SHF_WRITE|SHF_EXECINSTR
+	CheckAlreadyLoaded    = "already_loaded"    // a module of the same name is loaded
+	CheckCtors            = "ctors"             // both .ctors and .init_array
+	CheckExportsNoCRC     = "exports_without_crc"
+	CheckCommonSymbol     = "common_symbol"
+	CheckSymbolSection    = "symbol_section_index"
+	CheckUnknownSymbol    = "symbol_unknown"   // not exported by the kernel or any loaded module
+	CheckGPLOnlySymbol    = "symbol_gpl_only"  // exported GPL-only, module not GPL-compatible
+	CheckSymbolCRC        = "symbol_crc"       // "disagrees about version of symbol"
+	CheckSymbolNoVersion  = "symbol_no_version" // missing from __versions (Debian policy)
+	CheckSymbolNamespace  = "symbol_namespace" // namespace not imported
+	CheckRelocation       = "relocation"       // relocation type or target the architecture refuses
+	CheckDuplicateExport  = "duplicate_export" // exports a symbol already exported
+)
+
+// Result is the prediction for one module.
+type Result struct {
+	File        string
+	Module      string // struct module name
+	Loads       bool
+	Errno       string // "" when it loads
+	FailedCheck string // "" when it loads
+	// Messages are the kernel's printk lines in order, each once.
+	Messages []string
+	// Taints are the module's own taint letters as /proc/modules shows them.
+	Taints string
+	Hint   string
+	// Notes are kmodscope's own remarks (assumptions, things it could not check).
+	Notes []string
+	// Exports the module adds when it loads (for later modules of the same run).
+	exports []*export
+}
+
+// export is a symbol available to modules being loaded.
+type export struct {
+	name      string
+	crc       uint32
+	hasCRC    bool
+	gplOnly   bool
+	namespace string
+	owner     string // "" for vmlinux
+	ownerP    bool   // owner module carries taint P
+}
+
+// Base is the state of a freshly booted target shared by every simulated
+// load: the kernel's exports and those of the --loaded modules. It is
+// read-only once built, so loads can be simulated in parallel.
+type Base struct {
+	T       *target.Kernel
+	loaded  map[string]bool
+	exports map[string]*export
+}
+
+// NewBase builds the boot state from the target model (exports from its
+// Module.symvers: vmlinux's, and those of the modules listed as loaded).
+func NewBase(t *target.Kernel) *Base {
+	b := &Base{T: t, loaded: map[string]bool{}, exports: map[string]*export{}}
+	for _, n := range t.Loaded {
+		b.loaded[normalize(n)] = true
+	}
+	if t.Symvers != nil {
+		for i := range t.Symvers.Symbols {
+			s := &t.Symvers.Symbols[i]
+			owner := ""
+			if !s.InVmlinux() {
+				owner = s.ModuleName()
+				if !b.loaded[owner] {
+					continue
+				}
+			}
+			b.exports[s.Name] = &export{name: s.Name, crc: s.CRC, hasCRC: true, gplOnly: s.GPLOnly, namespace: s.Namespace, owner: owner}
+		}
+	}
+	return b
+}
+
+// Kernel is a simulated running kernel: the boot state plus the modules
+// loaded in this simulation and the global taint state (for once-only
+// messages).
+type Kernel struct {
+	T       *target.Kernel
+	base    *Base
+	loaded  map[string]bool
+	exports map[string]*export
+	// global taint letters set so far
+	taints  map[byte]bool
+	onceE   bool // the "module verification failed" notice was printed
+	onceVer map[string]bool
+}
+
+// Fresh returns a freshly booted kernel.
+func (b *Base) Fresh() *Kernel {
+	return &Kernel{T: b.T, base: b, loaded: map[string]bool{}, exports: map[string]*export{}, taints: map[byte]bool{}, onceVer: map[string]bool{}}
+}
+
+// NewKernel is NewBase(t).Fresh().
+func NewKernel(t *target.Kernel) *Kernel { return NewBase(t).Fresh() }
+
+func (k *Kernel) export(name string) *export {
+	if e, ok := k.exports[name]; ok {
+		return e
+	}
+	return k.base.exports[name]
+}
+
+func normalize(n string) string { return strings.ReplaceAll(n, "-", "_") }
+
+// Loaded reports whether a module of that name is loaded.
+func (k *Kernel) Loaded(name string) bool {
+	return k.loaded[normalize(name)] || k.base.loaded[normalize(name)]
+}
+
+// MarkLoaded records a successful load: the module's exports become
+// available and its taints become global.
+func (k *Kernel) MarkLoaded(r *Result) {
+	k.loaded[normalize(r.Module)] = true
+	for _, e := range r.exports {
+		k.exports[e.name] = e
+	}
+	for i := 0; i < len(r.Taints); i++ {
+		k.taints[r.Taints[i]] = true
+	}
+}
+
+// taint letters in /proc/modules order (kernel/panic.c taint_flags[], the
+// ones with .module = true, by bit number).
+const taintOrder = "PFCOEKXTN"
+
+// run is the state of one load.
+type run struct {
+	k      *Kernel
+	t      *target.Kernel
+	m      *ko.Module
+	r      *Result
+	data   []byte // the image the loader sees (signature stripped when verified)
+	name   string // info->name
+	mod    string // mod->name
+	kvs    []ko.KV
+	taints map[byte]bool
+	sigOK  bool
+	hasVersions bool
+	versions    map[string]uint64
+	verFail     string // why the last checkVersion failed
+	is64        bool
+	bo          binary.ByteOrder
+}
+
+func (c *run) msg(format string, a ...any) {
+	c.r.Messages = append(c.r.Messages, fmt.Sprintf(format, a...))
+}
+
+func (c *run) note(format string, a ...any) {
+	c.r.Notes = append(c.r.Notes, fmt.Sprintf(format, a...))
+}
+
+func (c *run) fail(check, errno, hint string) *Result {
+	c.r.Loads = false
+	c.r.FailedCheck = check
+	c.r.Errno = errno
+	c.r.Hint = hint
+	c.r.Taints = c.taintString()
+	return c.r
+}
+
+func (c *run) taintString() string {
+	var b strings.Builder
+	for i := 0; i < len(taintOrder); i++ {
+		if c.taints[taintOrder[i]] {
+			b.WriteByte(taintOrder[i])
+		}
+	}
+	return b.String()
+}
+
+// addTaint sets a taint on the module (and globally once it loads).
+func (c *run) addTaint(letter byte) { c.taints[letter] = true }
+
+// globalTaint reports whether letter is already set on the kernel (by an
+// earlier module, or earlier in this load: add_taint_module sets both).
+func (c *run) globalTaint(letter byte) bool { return c.k.taints[letter] || c.taints[letter] }
+
+// tryForceLoad mirrors try_to_force_load(): with CONFIG_MODULE_FORCE_LOAD
+// the module is tainted F (message once per kernel) and accepted.
+func (c *run) tryForceLoad(reason string) bool {
+	if !c.t.Has("MODULE_FORCE_LOAD") {
+		return false
+	}
+	if !c.globalTaint('F') {
+		c.msg("%s: %s: kernel tainted.", c.mod, reason)
+	}
+	c.addTaint('F')
+	return true
+}
+
+// Check predicts the load of one module image (as read from file path).
+func (k *Kernel) Check(path string, m *ko.Module) *Result {
+	r := &Result{File: path}
+	data, err := m.Bytes()
+	if err != nil {
+		r.Errno, r.FailedCheck = "ENOEXEC", CheckELF
+		r.Notes = append(r.Notes, "could not read the module: "+err.Error())
+		return r
+	}
+	c := &run{k: k, t: k.T, m: m, r: r, data: data, taints: map[byte]bool{}}
+	if tm, err := m.ThisModule(); err == nil {
+		c.mod = tm.Name
+	}
+	if c.mod == "" {
+		c.mod = ko.NameFromPath(path)
+	}
+	r.Module = c.mod
+	return c.check()
+}
+
+func (c *run) check() *Result {
+	t := c.t
+	// 1. Signature (module_sig_check), before anything else.
+	if t.Has("MODULE_SIG") {
+		if res := c.checkSignature(); res != nil {
+			return res
+		}
+	}
+	// 2. ELF validity, 3. load info.
+	if res := c.checkELF(); res != nil {
+		return res
+	}
+	modern := t.AtLeast(6, 4)
+	// 4. Blacklist.
+	for _, b := range t.Blacklist {
+		if normalize(b) == normalize(c.name) {
+			c.msg("Module %s is blacklisted", c.name)
+			return c.fail(CheckBlacklist, "EPERM", "remove "+c.name+" from the module_blacklist= boot parameter")
+		}
+	}
+	// 5. module_layout.
+	if t.Has("MODVERSIONS") {
+		if res := c.checkModuleLayout(); res != nil {
+			return res
+		}
+	}
+	// 6. vermagic (+ livepatch; in 6.1 also the O/C/K/P/N taints).
+	if res := c.checkVermagic(); res != nil {
+		return res
+	}
+	if !modern {
+		if res := c.modinfoTaints(false); res != nil {
+			return res
+		}
+	} else {
+		if res := c.checkLivepatch(); res != nil {
+			return res
+		}
+		if c.k.Loaded(c.mod) {
+			return c.fail(CheckAlreadyLoaded, "EEXIST", "module "+c.mod+" is already loaded; rmmod it first")
+		}
+	}
+	// 7. layout: W+X sections.
+	if t.Has("STRICT_MODULE_RWX") || c.m.ELF.Machine == elf.EM_X86_64 || c.m.ELF.Machine == elf.EM_AARCH64 {
+		for i := range c.m.ELF.Sections {
+			s := &c.m.ELF.Sections[i]
+			if s.Flags&elf.SHF_WRITE != 0 && s.Flags&elf.SHF_EXECINSTR != 0 {
+				c.msg("%s: section %s (index %d) has invalid WRITE|EXEC flags", c.mod, s.Name, i)
+				return c.fail(CheckRWX, "ENOEXEC", "the module is corrupt or built wrongly: rebuild it")
+			}
+		}
+	}
+	// 8. add_unformed_module.
+	if c.k.Loaded(c.mod) {
+		return c.fail(CheckAlreadyLoaded, "EEXIST", "module "+c.mod+" is already loaded; rmmod it first")
+	}
+	if modern {
+		if res := c.modinfoTaints(true); res != nil {
+			return res
+		}
+	} else if t.Has("MODULE_SIG") && !c.sigOK {
+		c.unsignedTaint()
+	}
+	// find_module_sections: .ctors with .init_array.
+	if t.Has("CONSTRUCTORS") && c.allocSection(".ctors") != nil && c.allocSection(".init_array") != nil {
+		c.msg("%s: has both .ctors and .init_array.", c.mod)
+		return c.fail(CheckCtors, "EINVAL", "the module is built wrongly: rebuild it")
+	}
+	// Exports without CRCs.
+	if t.Has("MODVERSIONS") {
+		if res := c.checkExportCRCs(); res != nil {
+			return res
+		}
+	}
+	// simplify_symbols.
+	if res := c.simplifySymbols(); res != nil {
+		return res
+	}
+	// apply_relocations.
+	if res := c.checkRelocations(); res != nil {
+		return res
+	}
+	// complete_formation: duplicate exports.
+	if res := c.checkDuplicateExports(); res != nil {
+		return res
+	}
+	c.r.Loads = true
+	c.r.Taints = c.taintString()
+	return c.r
+}
+
+// checkSignature mirrors module_sig_check(); it returns a Result when the
+// load fails.
+func (c *run) checkSignature() *Result {
+	t := c.t
+	v := sigverify.Verify(c.data, t.Certs)
+	switch v.Status {
+	case sigverify.Valid:
+		c.sigOK = true
+		c.data = c.data[:v.ContentLen]
+		return nil
+	case sigverify.Unsigned, sigverify.UnknownKey, sigverify.Unsupported:
+		if v.Status != sigverify.Unsigned {
+			c.data = c.data[:v.ContentLen]
+		}
+		if v.KernelMessage != "" {
+			c.msg("%s", v.KernelMessage)
+		}
+		reason := map[sigverify.Status]string{
+			sigverify.Unsigned: "unsigned module", sigverify.UnknownKey: "module with unavailable key", sigverify.Unsupported: "module with unsupported crypto",
+		}[v.Status]
+		if t.SigEnforce || t.Has("MODULE_SIG_FORCE") {
+			c.msg("Loading of %s is rejected", reason)
+			hint := "sign the module with a key the kernel trusts (kmodscope sign; enroll the certificate as a MOK)"
+			if v.Status == sigverify.UnknownKey {
+				hint = "the signing key is not trusted by this kernel: enroll its certificate (mokutil --import) or re-sign with a trusted key"
+			}
+			return c.fail(CheckSignature, "EKEYREJECTED", hint)
+		}
+		if t.Lockdown {
+			c.msg("Lockdown: insmod: unsigned module loading is restricted; see man kernel_lockdown.7")
+			return c.fail(CheckSignature, "EPERM", "lockdown forbids unsigned modules: sign the module with a trusted key")
+		}
+		if v.Status == sigverify.UnknownKey && len(t.Certs) == 0 {
+			c.note("no trusted certificates known for the target (kernel image missing?): the signer could not be checked")
+		}
+		return nil
+	default:
+		if v.KernelMessage != "" {
+			c.msg("%s", v.KernelMessage)
+		}
+		hint := "the module's bytes changed after signing, or the signature is corrupt: re-sign it (kmodscope sign) or strip it (kmodscope sig strip)"
+		c.note("signature: %s", v.Detail)
+		return c.fail(CheckSignature, v.Errno, hint)
+	}
+}
+
+// unsignedTaint applies taint E with its once-only notice.
+func (c *run) unsignedTaint() {
+	if !c.k.onceE {
+		c.msg("%s: module verification failed: signature and/or required key missing - tainting kernel", c.mod)
+		c.k.onceE = true
+	}
+	c.addTaint('E')
+}
+
+// modinfoTaints applies the O, retpoline, C, K, P, N taints (6.1:
+// check_modinfo; 6.4+: module_augment_kernel_taints, which also applies E).
+func (c *run) modinfoTaints(modern bool) *Result {
+	if _, ok := c.get("intree"); !ok {
+		if !c.globalTaint('O') {
+			c.msg("%s: loading out-of-tree module taints kernel.", c.mod)
+		}
+		c.addTaint('O')
+	}
+	if c.m.ELF.Machine == elf.EM_X86_64 && (c.t.Has("RETPOLINE") || c.t.Has("MITIGATION_RETPOLINE")) {
+		if _, ok := c.get("retpoline"); !ok {
+			c.note("the module lacks retpoline=Y: if the target's spectre_v2 mitigation uses retpolines the kernel prints \"%s: loading module not compiled with retpoline compiler.\"", c.mod)
+		}
+	}
+	if _, ok := c.get("staging"); ok {
+		c.addTaint('C')
+		c.msg("%s: module is from the staging directory, the quality is unknown, you have been warned.", c.mod)
+	}
+	if !modern {
+		if res := c.checkLivepatch(); res != nil {
+			return res
+		}
+	}
+	if _, ok := c.get("livepatch"); ok && c.t.Has("LIVEPATCH") {
+		c.addTaint('K')
+		c.msg("%s: tainting kernel with TAINT_LIVEPATCH", c.mod)
+	}
+	lic, ok := c.get("license")
+	if !ok {
+		lic = "unspecified"
+	}
+	if !gplCompatible(lic) {
+		if !c.globalTaint('P') {
+			c.msg("%s: module license '%s' taints kernel.", c.mod, lic)
+		}
+		c.addTaint('P')
+	}
+	if _, ok := c.get("test"); ok {
+		if !c.globalTaint('N') {
+			c.msg("%s: loading test module taints kernel.", c.mod)
+		}
+		c.addTaint('N')
+	}
+	if modern && c.t.Has("MODULE_SIG") && !c.sigOK {
+		c.unsignedTaint()
+	}
+	return nil
+}
+
+func (c *run) checkLivepatch() *Result {
+	if _, ok := c.get("livepatch"); ok && !c.t.Has("LIVEPATCH") {
+		c.msg("%s: module is marked as livepatch module, but livepatch support is disabled", c.mod)
+		return c.fail(CheckLivepatch, "ENOEXEC", "the target kernel has no CONFIG_LIVEPATCH")
+	}
+	return nil
+}
+
+// gplCompatible mirrors license_is_gpl_compatible() (include/linux/license.h).
+func gplCompatible(l string) bool {
+	switch l {
+	case "GPL", "GPL v2", "GPL and additional rights", "Dual BSD/GPL", "Dual MIT/GPL", "Dual MPL/GPL":
+		return true
+	}
+	return false
+}
+
+// get returns the first .modinfo value of tag, as the kernel's get_modinfo.
+func (c *run) get(tag string) (string, bool) { return ko.Get(c.kvs, tag) }
+
+// allocSection is the kernel's find_sec: the first SHF_ALLOC section named name.
+func (c *run) allocSection(name string) *elfSection {
+	for i := 1; i < len(c.m.ELF.Sections); i++ {
+		s := &c.m.ELF.Sections[i]
+		if s.Name == name && s.Flags&elf.SHF_ALLOC != 0 {
+			return &elfSection{s.Index, s.Name}
+		}
+	}
+	return nil
+}
+
+type elfSection struct {
+	index int
+	name  string
+}
+
+// checkModuleLayout mirrors check_modstruct_version().
+func (c *run) checkModuleLayout() *Result {
+	s, ok := c.t.Symvers.Lookup("module_layout")
+	if !ok {
+		c.note("the target's Module.symvers has no module_layout: its CRC was not checked")
+		return nil
+	}
+	if !c.checkVersion("module_layout", s.CRC, true) {
+		return c.fail(CheckModuleLayout, "ENOEXEC", "the module was built for a different kernel (struct module layout differs): rebuild it against the target's headers")
+	}
+	return nil
+}
+
+// checkVersion mirrors check_version(); it returns false when the symbol
+// is refused. It prints the kernel's messages.
+func (c *run) checkVersion(sym string, crc uint32, hasCRC bool) bool {
+	if !hasCRC {
+		return true
+	}
+	if !c.hasVersions {
+		c.verFail = CheckSymbolNoVersion
+		return c.tryForceLoad(sym)
+	}
+	v, ok := c.versions[sym]
+	if ok {
+		if uint64(crc) == v {
+			return true
+		}
+		c.msg("%s: disagrees about version of symbol %s", c.name, sym)
+		c.verFail = CheckSymbolCRC
+		return false
+	}
+	if c.t.Policy == target.PolicyDebian {
+		c.msg("%s: no symbol version for %s", c.name, sym)
+		c.verFail = CheckSymbolNoVersion
+		return false
+	}
+	if !c.k.onceVer["no symbol version"] {
+		c.k.onceVer["no symbol version"] = true
+		c.msg("%s: no symbol version for %s", c.name, sym)
+	}
+	return true
+}
+
+// checkVermagic mirrors the vermagic part of check_modinfo().
+func (c *run) checkVermagic() *Result {
+	magic, ok := c.get("vermagic")
+	if !ok {
+		if c.tryForceLoad("bad vermagic") {
+			return nil
+		}
+		return c.fail(CheckVermagic, "ENOEXEC", "the module has no vermagic: rebuild it against the target's headers")
+	}
+	want := c.t.Vermagic
+	if want == "" {
+		c.note("the target's vermagic is unknown: not checked")
+		return nil
+	}
+	if !sameMagic(magic, want, c.hasVersions) {
+		c.msg("%s: version magic '%s' should be '%s'", c.name, magic, want)
+		return c.fail(CheckVermagic, "ENOEXEC", "the module was built for another kernel configuration: rebuild it against the target's headers ("+strings.TrimSpace(want)+")")
+	}
+	return nil
+}
+
+// sameMagic mirrors same_magic(): with __versions the kernel release (up to
+// the first space) is ignored.
+func sameMagic(a, b string, hasCRCs bool) bool {
+	if hasCRCs {
+		if i := strings.IndexByte(a, ' '); i >= 0 {
+			a = a[i:]
+		} else {
+			a = ""
+		}
+		if i := strings.IndexByte(b, ' '); i >= 0 {
+			b = b[i:]
+		} else {
+			b = ""
+		}
+	}
+	return a == b
+}
+
+// checkExportCRCs mirrors the "no versions for exported symbols" check.
+func (c *run) checkExportCRCs() *Result {
+	for _, pair := range [][2]string{{"__ksymtab", "__kcrctab"}, {"__ksymtab_gpl", "__kcrctab_gpl"}} {
+		syms := c.m.ELF.Section(pair[0])
+		if syms == nil || syms.Flags&elf.SHF_ALLOC == 0 || syms.Size == 0 {
+			continue
+		}
+		if crc := c.allocSection(pair[1]); crc == nil {
+			if !c.tryForceLoad("no versions for exported symbols") {
+				return c.fail(CheckExportsNoCRC, "ENOEXEC", "the module exports symbols without CRCs: rebuild it with CONFIG_MODVERSIONS")
+			}
+		}
+	}
+	return nil
+}
+
+// checkDuplicateExports mirrors verify_exported_symbols().
+func (c *run) checkDuplicateExports() *Result {
+	exps, err := c.m.Exports()
+	if err != nil {
+		c.note("could not read the module's exports: %v", err)
+		return nil
+	}
+	crcs := map[string]uint64{}
+	if ks, err := c.m.KmodExports(); err == nil {
+		for _, e := range ks {
+			crcs[e.Name] = e.CRC
+		}
+	}
+	for _, e := range exps {
+		if old := c.k.export(e.Name); old != nil {
+			owner := old.owner
+			if owner == "" {
+				owner = "kernel"
+			}
+			c.msg("%s: exports duplicate symbol %s (owned by %s)", c.mod, e.Name, owner)
+			return c.fail(CheckDuplicateExport, "ENOEXEC", "another module (or the kernel) already exports "+e.Name+": unload "+owner+" or rename the symbol")
+		}
+	}
+	for _, e := range exps {
+		c.r.exports = append(c.r.exports, &export{name: e.Name, crc: uint32(e.CRC), hasCRC: e.HasCRC, gplOnly: e.GPLOnly, namespace: e.Namespace, owner: c.mod, ownerP: c.taints['P']})
+	}
+	return nil
+}
+
+// sortedKeys is a helper for deterministic notes.
+func sortedKeys(m map[string]bool) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+var _ = x509.Certificate{}
