@@ -22,6 +22,9 @@ type Export struct {
 	// Kind is the ksymtab section the export lives in ("__ksymtab",
 	// "__ksymtab_gpl", ...), "" when only known from __ksymtab_strings.
 	Kind string `json:"kind"`
+	// Offset is the entry's offset in its ksymtab section (the kernel
+	// searches each table in this order, sorted by name).
+	Offset uint64 `json:"offset"`
 }
 
 // KmodSymbol is an export the way kmod's kmod_module_get_symbols sees it.
@@ -166,7 +169,7 @@ func (m *Module) Exports() ([]Export, error) {
 			continue
 		}
 		name := s.Name[len("__ksymtab_"):]
-		e := Export{Name: name, GPLOnly: ksymtabKinds[k].gpl, Kind: ksymtabKinds[k].name}
+		e := Export{Name: name, GPLOnly: ksymtabKinds[k].gpl, Kind: ksymtabKinds[k].name, Offset: s.Value}
 		if c, ok := crcs[name]; ok {
 			e.CRC, e.HasCRC = m.resolveCRC(c), true
 		}

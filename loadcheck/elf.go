@@ -11,10 +11,10 @@ import (
 
 // shdr is a section header read the way the target kernel reads it.
 type shdr struct {
-	name, typ          uint32
-	flags, addr        uint64
-	off, size          uint64
-	link, info         uint32
+	name, typ   uint32
+	flags, addr uint64
+	off, size   uint64
+	link, info  uint32
 }
 
 // checkELF mirrors elf_validity_check() + setup_load_info() (6.1) or

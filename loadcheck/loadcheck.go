@@ -35,27 +35,27 @@ func ErrnoValue(name string) int { return errnoValues[name] }
 
 // Stable identifiers of the check that refused a module (Result.FailedCheck).
 const (
-	CheckSignature        = "signature"         // module_sig_check: bad/malformed signature, or enforcement/lockdown
-	CheckELF              = "elf_validity"      // elf_validity_check / elf_validity_cache_copy
-	CheckLoadInfo         = "load_info"         // no symbols, no .gnu.linkonce.this_module, duplicate .modinfo
+	CheckSignature        = "signature"          // module_sig_check: bad/malformed signature, or enforcement/lockdown
+	CheckELF              = "elf_validity"       // elf_validity_check / elf_validity_cache_copy
+	CheckLoadInfo         = "load_info"          // no symbols, no .gnu.linkonce.this_module, duplicate .modinfo
 	CheckModuleStructSize = "module_struct_size" // 6.4+: .gnu.linkonce.this_module size != sizeof(struct module)
-	CheckBlacklist        = "blacklist"         // module_blacklist=
-	CheckModuleLayout     = "module_layout"     // module_layout CRC (struct module layout)
-	CheckVermagic         = "vermagic"          // version magic
-	CheckLivepatch        = "livepatch"         // livepatch module on a kernel without CONFIG_LIVEPATCH
-	CheckRWX              = "rwx_sections"      // a section with SHF_WRITE|SHF_EXECINSTR
-	CheckAlreadyLoaded    = "already_loaded"    // a module of the same name is loaded
-	CheckCtors            = "ctors"             // both .ctors and .init_array
+	CheckBlacklist        = "blacklist"          // module_blacklist=
+	CheckModuleLayout     = "module_layout"      // module_layout CRC (struct module layout)
+	CheckVermagic         = "vermagic"           // version magic
+	CheckLivepatch        = "livepatch"          // livepatch module on a kernel without CONFIG_LIVEPATCH
+	CheckRWX              = "rwx_sections"       // a section with SHF_WRITE|SHF_EXECINSTR
+	CheckAlreadyLoaded    = "already_loaded"     // a module of the same name is loaded
+	CheckCtors            = "ctors"              // both .ctors and .init_array
 	CheckExportsNoCRC     = "exports_without_crc"
 	CheckCommonSymbol     = "common_symbol"
 	CheckSymbolSection    = "symbol_section_index"
-	CheckUnknownSymbol    = "symbol_unknown"   // not exported by the kernel or any loaded module
-	CheckGPLOnlySymbol    = "symbol_gpl_only"  // exported GPL-only, module not GPL-compatible
-	CheckSymbolCRC        = "symbol_crc"       // "disagrees about version of symbol"
+	CheckUnknownSymbol    = "symbol_unknown"    // not exported by the kernel or any loaded module
+	CheckGPLOnlySymbol    = "symbol_gpl_only"   // exported GPL-only, module not GPL-compatible
+	CheckSymbolCRC        = "symbol_crc"        // "disagrees about version of symbol"
 	CheckSymbolNoVersion  = "symbol_no_version" // missing from __versions (Debian policy)
-	CheckSymbolNamespace  = "symbol_namespace" // namespace not imported
-	CheckRelocation       = "relocation"       // relocation type or target the architecture refuses
-	CheckDuplicateExport  = "duplicate_export" // exports a symbol already exported
+	CheckSymbolNamespace  = "symbol_namespace"  // namespace not imported
+	CheckRelocation       = "relocation"        // relocation type or target the architecture refuses
+	CheckDuplicateExport  = "duplicate_export"  // exports a symbol already exported
 )
 
 // Result is the prediction for one module.
@@ -131,6 +131,8 @@ type Kernel struct {
 	taints  map[byte]bool
 	onceE   bool // the "module verification failed" notice was printed
 	onceVer map[string]bool
+	// lockdepOff: "Disabling lock debugging due to kernel taint" was printed
+	lockdepOff bool
 }
 
 // Fresh returns a freshly booted kernel.
@@ -173,16 +175,16 @@ const taintOrder = "PFCOEKXTN"
 
 // run is the state of one load.
 type run struct {
-	k      *Kernel
-	t      *target.Kernel
-	m      *ko.Module
-	r      *Result
-	data   []byte // the image the loader sees (signature stripped when verified)
-	name   string // info->name
-	mod    string // mod->name
-	kvs    []ko.KV
-	taints map[byte]bool
-	sigOK  bool
+	k           *Kernel
+	t           *target.Kernel
+	m           *ko.Module
+	r           *Result
+	data        []byte // the image the loader sees (signature stripped when verified)
+	name        string // info->name
+	mod         string // mod->name
+	kvs         []ko.KV
+	taints      map[byte]bool
+	sigOK       bool
 	hasVersions bool
 	versions    map[string]uint64
 	verFail     string // why the last checkVersion failed
@@ -220,6 +222,17 @@ func (c *run) taintString() string {
 // addTaint sets a taint on the module (and globally once it loads).
 func (c *run) addTaint(letter byte) { c.taints[letter] = true }
 
+// addTaintUnreliable is add_taint_module(..., LOCKDEP_NOW_UNRELIABLE) (F and
+// P): the first such taint turns lock debugging off, which add_taint()
+// reports once per boot.
+func (c *run) addTaintUnreliable(letter byte) {
+	c.taints[letter] = true
+	if !c.k.lockdepOff {
+		c.k.lockdepOff = true
+		c.msg("Disabling lock debugging due to kernel taint")
+	}
+}
+
 // globalTaint reports whether letter is already set on the kernel (by an
 // earlier module, or earlier in this load: add_taint_module sets both).
 func (c *run) globalTaint(letter byte) bool { return c.k.taints[letter] || c.taints[letter] }
@@ -233,22 +246,30 @@ func (c *run) tryForceLoad(reason string) bool {
 	if !c.globalTaint('F') {
 		c.msg("%s: %s: kernel tainted.", c.mod, reason)
 	}
-	c.addTaint('F')
+	c.addTaintUnreliable('F')
 	return true
 }
 
-// Check predicts the load of one module image (as read from file path).
+// Check predicts the load of one module (as read from file path).
 func (k *Kernel) Check(path string, m *ko.Module) *Result {
-	r := &Result{File: path}
 	data, err := m.Bytes()
 	if err != nil {
-		r.Errno, r.FailedCheck = "ENOEXEC", CheckELF
+		r := &Result{File: path, Errno: "ENOEXEC", FailedCheck: CheckELF}
 		r.Notes = append(r.Notes, "could not read the module: "+err.Error())
 		return r
 	}
-	c := &run{k: k, t: k.T, m: m, r: r, data: data, taints: map[byte]bool{}}
-	if tm, err := m.ThisModule(); err == nil {
-		c.mod = tm.Name
+	return k.CheckBytes(path, data)
+}
+
+// CheckBytes predicts the load of a decompressed module image, which need
+// not be a valid ELF file: the kernel's own checks decide.
+func (k *Kernel) CheckBytes(path string, data []byte) *Result {
+	r := &Result{File: path}
+	c := &run{k: k, t: k.T, r: r, data: data, taints: map[byte]bool{}}
+	if m, err := ko.New(data); err == nil {
+		if tm, err := m.ThisModule(); err == nil {
+			c.mod = tm.Name
+		}
 	}
 	if c.mod == "" {
 		c.mod = ko.NameFromPath(path)
@@ -359,9 +380,7 @@ func (c *run) checkSignature() *Result {
 		c.data = c.data[:v.ContentLen]
 		return nil
 	case sigverify.Unsigned, sigverify.UnknownKey, sigverify.Unsupported:
-		if v.Status != sigverify.Unsigned {
-			c.data = c.data[:v.ContentLen]
-		}
+		c.data = c.data[:v.ContentLen]
 		if v.KernelMessage != "" {
 			c.msg("%s", v.KernelMessage)
 		}
@@ -414,7 +433,11 @@ func (c *run) modinfoTaints(modern bool) *Result {
 	}
 	if c.m.ELF.Machine == elf.EM_X86_64 && (c.t.Has("RETPOLINE") || c.t.Has("MITIGATION_RETPOLINE")) {
 		if _, ok := c.get("retpoline"); !ok {
-			c.note("the module lacks retpoline=Y: if the target's spectre_v2 mitigation uses retpolines the kernel prints \"%s: loading module not compiled with retpoline compiler.\"", c.mod)
+			// retpoline_module_ok(): only when a spectre_v2 mitigation is
+			// active at run time, which static data cannot tell.
+			c.msg("Spectre V2 : System may be vulnerable to spectre v2")
+			c.msg("%s: loading module not compiled with retpoline compiler.", c.mod)
+			c.note("the retpoline messages assume the target runs with a spectre_v2 mitigation (the kernel prints none without one)")
 		}
 	}
 	if _, ok := c.get("staging"); ok {
@@ -438,7 +461,7 @@ func (c *run) modinfoTaints(modern bool) *Result {
 		if !c.globalTaint('P') {
 			c.msg("%s: module license '%s' taints kernel.", c.mod, lic)
 		}
-		c.addTaint('P')
+		c.addTaintUnreliable('P')
 	}
 	if _, ok := c.get("test"); ok {
 		if !c.globalTaint('N') {
@@ -600,6 +623,15 @@ func (c *run) checkDuplicateExports() *Result {
 			crcs[e.Name] = e.CRC
 		}
 	}
+	// verify_exported_symbols walks __ksymtab, then __ksymtab_gpl, each in
+	// table order.
+	kindRank := map[string]int{"__ksymtab": 0, "__ksymtab_gpl": 1}
+	sort.SliceStable(exps, func(i, j int) bool {
+		if kindRank[exps[i].Kind] != kindRank[exps[j].Kind] {
+			return kindRank[exps[i].Kind] < kindRank[exps[j].Kind]
+		}
+		return exps[i].Offset < exps[j].Offset
+	})
 	for _, e := range exps {
 		if old := c.k.export(e.Name); old != nil {
 			owner := old.owner

@@ -40,7 +40,10 @@ type Result struct {
 	Detail string
 	// Cert is the certificate that verified the signature.
 	Cert *x509.Certificate
-	// ContentLen is the length of the signed content (the kernel's modlen).
+	// ContentLen is the length of the image the kernel goes on with
+	// (info->len): the signed content when the trailer checks passed, the
+	// file without the 28-byte magic when they failed, the whole file when
+	// unsigned.
 	ContentLen int
 	// SignedData is the parsed PKCS#7 message, when it parsed.
 	SignedData *pkcs7.SignedData
@@ -61,14 +64,22 @@ func Verify(data []byte, certs []*x509.Certificate) *Result {
 		if !errors.As(err, &ke) {
 			return fail(Malformed, "EBADMSG", "", err.Error())
 		}
+		var r *Result
 		switch ke.Errno {
 		case modsig.ENODATA:
-			return fail(Unsigned, "ENODATA", "", "no signature: the file does not end with \"~Module signature appended~\\n\"")
+			r = fail(Unsigned, "ENODATA", "", "no signature: the file does not end with \"~Module signature appended~\\n\"")
+			r.ContentLen = len(data)
+			return r
 		case modsig.ENOPKG:
-			return fail(Unsupported, "ENOPKG", ke.Msg, "the signature is not a PKCS#7 message (id_type "+idType(data)+")")
+			r = fail(Unsupported, "ENOPKG", ke.Msg, "the signature is not a PKCS#7 message (id_type "+idType(data)+")")
 		default:
-			return fail(Malformed, ke.Errno.Name(), ke.Msg, "malformed signature trailer (struct module_signature): "+describe(data))
+			r = fail(Malformed, ke.Errno.Name(), ke.Msg, "malformed signature trailer (struct module_signature): "+describe(data))
 		}
+		// module_sig_check() has already cut the magic off info->len;
+		// mod_verify_sig() sets it to the content length only after the
+		// trailer checks pass.
+		r.ContentLen = len(data) - len(modsig.Magic)
+		return r
 	}
 	sd, err := pkcs7.Parse(sig)
 	if err != nil {

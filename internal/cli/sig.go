@@ -377,6 +377,9 @@ func readPrivateKey(path string) (crypto.Signer, error) {
 			break
 		}
 		var k any
+		if strings.Contains(b.Headers["Proc-Type"], "ENCRYPTED") { // traditional "Proc-Type: 4,ENCRYPTED" PEM
+			b.Type = "ENCRYPTED PRIVATE KEY"
+		}
 		switch b.Type {
 		case "PRIVATE KEY":
 			k, err = x509.ParsePKCS8PrivateKey(b.Bytes)
