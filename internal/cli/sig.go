@@ -340,6 +340,10 @@ func runSign(s *IO, args []string) int {
 		return ExitError
 	}
 	cert := certs[0]
+	if pub, ok := key.Public().(interface{ Equal(crypto.PublicKey) bool }); !ok || !pub.Equal(cert.PublicKey) {
+		s.errorf("sign", "%s: the private key does not match the certificate %s", keyPath, certPath)
+		return ExitError
+	}
 	if keyID && len(cert.SubjectKeyId) == 0 {
 		s.errorf("sign", "%s has no subject key identifier extension; sign without --keyid", certPath)
 		return ExitError

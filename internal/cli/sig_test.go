@@ -223,6 +223,21 @@ func TestSignMatchesSignFile(t *testing.T) {
 			t.Errorf("%s: in-place re-sign differs from -o", m)
 		}
 	}
+	// The other digests, on one module.
+	stripped := filepath.Join(dir, "0-amd64-stripped.ko")
+	for _, hash := range []string{"sha1", "sha224", "sha384", "sha3-256", "sha3-384", "sha3-512"} {
+		a, b := filepath.Join(dir, "h-"+hash+"-signfile.ko"), filepath.Join(dir, "h-"+hash+"-kmodscope.ko")
+		sigtCopy(t, stripped, a)
+		if out, err := exec.Command(sf, hash, key, cert, a).CombinedOutput(); err != nil {
+			t.Logf("sign-file %s: %v: %s (skipped)", hash, err, out)
+			continue
+		}
+		sigtMust(t, "sign", "--key", key, "--cert", cert, "--hash", hash, stripped, "-o", b)
+		if !bytes.Equal(sigtRead(t, a), sigtRead(t, b)) {
+			t.Errorf("%s: kmodscope sign output differs from sign-file", hash)
+		}
+		compared++
+	}
 	t.Logf("sign: %d modules, %d signatures byte-identical with %s", len(mods), compared, sf)
 
 	// A .ko.xz is signed inside and compressed again.
@@ -443,6 +458,22 @@ func TestSigErrors(t *testing.T) {
 	if !bytes.Equal(sigtRead(t, good), gb) {
 		t.Errorf("failed signs modified %s", good)
 	}
+
+	// A key that does not belong to the certificate (sign-file: "private
+	// key does not match certificate"), and --keyid without a subject key
+	// identifier (sign-file: "certificate has no keyid").
+	other := filepath.Join(dir, "other")
+	os.Mkdir(other, 0o755)
+	okey, _ := sigtRSA(t, other, 2048)
+	out2 := filepath.Join(mdir, "mismatch.ko")
+	sigtOneLine(t, okey, "sign", "--key", okey, "--cert", cert, good, "-o", out2)
+	if sigtExists(out2) {
+		t.Errorf("sign with a mismatched key wrote %s", out2)
+	}
+	noskid, noskidKey := filepath.Join(other, "noskid.pem"), filepath.Join(other, "noskid.key")
+	sigtExec(t, openssl, "req", "-new", "-nodes", "-batch", "-x509", "-subj", "/CN=no skid", "-addext", "subjectKeyIdentifier=none",
+		"-newkey", "rsa:2048", "-out", noskid, "-keyout", noskidKey)
+	sigtOneLine(t, noskid, "sign", "--keyid", "--key", noskidKey, "--cert", noskid, good, "-o", out2)
 
 	// In-place signing goes through a temporary file: mode kept, no leftovers.
 	for _, mode := range []os.FileMode{0o600, 0o640, 0o444} {
