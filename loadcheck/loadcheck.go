@@ -56,6 +56,7 @@ const (
 	CheckSymbolNamespace  = "symbol_namespace"  // namespace not imported
 	CheckRelocation       = "relocation"        // relocation type or target the architecture refuses
 	CheckDuplicateExport  = "duplicate_export"  // exports a symbol already exported
+	CheckArchSections     = "arch_sections"     // arm64: PLT or ftrace trampoline sections missing
 )
 
 // Result is the prediction for one module.
@@ -320,7 +321,11 @@ func (c *run) check() *Result {
 			return c.fail(CheckAlreadyLoaded, "EEXIST", "module "+c.mod+" is already loaded; rmmod it first")
 		}
 	}
-	// 7. layout: W+X sections.
+	// 7. layout: module_frob_arch_sections (arm64 PLTs), then W+X sections.
+	if c.m.ELF.Machine == elf.EM_AARCH64 && c.m.ELF.Section(".plt") == nil || c.m.ELF.Machine == elf.EM_AARCH64 && c.m.ELF.Section(".init.plt") == nil {
+		c.msg("%s: module PLT section(s) missing", c.mod)
+		return c.fail(CheckArchSections, "ENOEXEC", "the module was not linked with the kernel's module linker script (arch/arm64/include/asm/module.lds.h): rebuild it with Kbuild")
+	}
 	if t.Has("STRICT_MODULE_RWX") || c.m.ELF.Machine == elf.EM_X86_64 || c.m.ELF.Machine == elf.EM_AARCH64 {
 		for i := range c.m.ELF.Sections {
 			s := &c.m.ELF.Sections[i]
@@ -359,6 +364,16 @@ func (c *run) check() *Result {
 	// apply_relocations.
 	if res := c.checkRelocations(); res != nil {
 		return res
+	}
+	// post_relocation → arm64 module_finalize: ftrace trampolines (silent).
+	if c.m.ELF.Machine == elf.EM_AARCH64 && c.t.Has("DYNAMIC_FTRACE") {
+		missing := c.m.ELF.Section(".text.ftrace_trampoline") == nil
+		if c.t.AtLeast(6, 4) && c.m.ELF.Section(".init.text.ftrace_trampoline") == nil {
+			missing = true
+		}
+		if missing {
+			return c.fail(CheckArchSections, "ENOEXEC", "the module lacks the ftrace trampoline section(s) the arm64 kernel needs: rebuild it with Kbuild for this kernel")
+		}
 	}
 	// complete_formation: duplicate exports.
 	if res := c.checkDuplicateExports(); res != nil {
