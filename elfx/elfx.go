@@ -193,7 +193,11 @@ func NewReaderAt(r io.ReaderAt, size int64, head []byte) (*File, error) {
 // tailWindow is how much of the end of the file is read in one go when the
 // section header table is near the end (as linkers place it, right after
 // .shstrtab and before an appended signature).
-const tailWindow = 16 << 10
+const tailWindow = 64 << 10
+
+// shstrtabSlack is how much before the section header table the tail read
+// starts, to cover .shstrtab (about 600 bytes in real modules).
+const shstrtabSlack = 2048
 
 func parse(f *File) (*File, error) {
 	head, err := f.ReadAt(0, min(f.size, 64))
@@ -291,9 +295,9 @@ func parse(f *File) (*File, error) {
 	}
 	f.Shstrndx = int(shstrndx)
 	if f.data == nil && f.size-int64(f.Shoff) <= tailWindow {
-		// One read for the section headers, the section names before them
-		// and the signature after them.
-		start := max(0, f.size-tailWindow)
+		// One read for the section headers, the section names just before
+		// them (where linkers put .shstrtab) and the signature after them.
+		start := max(0, int64(f.Shoff)-shstrtabSlack)
 		if w, err := f.ReadAt(start, f.size-start); err == nil {
 			f.windows = append(f.windows, window{start, w})
 		}
@@ -360,7 +364,7 @@ func parse(f *File) (*File, error) {
 			return nil, &FormatError{Off: s.HdrOff, Msg: fmt.Sprintf("section %d: name offset %#x is outside the section name table (%d bytes)", i, s.NameOff, len(names))}
 		}
 		n := names[s.NameOff:]
-		s.Name = string(n[:bytes.IndexByte(n, 0)])
+		s.Name = internName(n[:bytes.IndexByte(n, 0)])
 	}
 	return f, nil
 }
@@ -438,4 +442,35 @@ func (f *File) Uint(b []byte, off uint64, size int) (uint64, bool) {
 		return f.ByteOrder.Uint64(p), true
 	}
 	return 0, false
+}
+
+// commonNames are section names shared by (nearly) every module; returning
+// these constants avoids one allocation per section per file.
+var commonNames = map[string]string{}
+
+func init() {
+	for _, n := range []string{"", ".text", ".rela.text", ".data", ".rela.data", ".bss", ".rodata", ".rela.rodata",
+		".modinfo", "__versions", ".gnu.linkonce.this_module", ".rela.gnu.linkonce.this_module", ".symtab", ".strtab",
+		".shstrtab", ".note.gnu.build-id", ".note.Linux", ".comment", ".note.GNU-stack", ".BTF", "__ksymtab",
+		".rela__ksymtab", "__ksymtab_gpl", ".rela__ksymtab_gpl", "__kcrctab", "__kcrctab_gpl", "__ksymtab_strings",
+		"__mcount_loc", ".rela__mcount_loc", ".init.text", ".rela.init.text", ".exit.text", ".rela.exit.text",
+		".text.unlikely", ".rela.text.unlikely", ".rodata.str1.1", ".rodata.str1.8", ".orc_unwind", ".orc_unwind_ip",
+		".rela.orc_unwind_ip", ".return_sites", ".rela.return_sites", ".retpoline_sites", ".rela.retpoline_sites",
+		".call_sites", ".rela.call_sites", "__param", ".rela__param", "__bug_table", ".rela__bug_table",
+		".smp_locks", ".rela.smp_locks", "__jump_table", ".rela__jump_table", ".data..read_mostly", ".init.data",
+		".rela.init.data", ".exit.data", ".rela.exit.data", "__dyndbg", ".rela__dyndbg", ".altinstructions",
+		".rela.altinstructions", ".altinstr_replacement", ".rela.altinstr_replacement", "__ex_table", ".rela__ex_table",
+		".static_call_sites", ".rela.static_call_sites", ".data.once", ".rodata.cst16", ".rodata.cst8", ".rodata.cst2",
+		".rodata.cst4", ".rodata.cst32", ".plt", ".init.plt", ".text.ftrace_trampoline", ".init.text.ftrace_trampoline",
+		".data..ro_after_init", ".rela.data..ro_after_init", "__patchable_function_entries", ".rela__patchable_function_entries"} {
+		commonNames[n] = n
+	}
+}
+
+// internName returns b as a string, reusing the common section names.
+func internName(b []byte) string {
+	if s, ok := commonNames[string(b)]; ok { // no allocation for the lookup
+		return s
+	}
+	return string(b)
 }

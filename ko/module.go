@@ -57,6 +57,9 @@ type Error struct {
 func (e *Error) Error() string { return e.Path + ": " + e.Err.Error() }
 func (e *Error) Unwrap() error { return e.Err }
 
+// ErrNotRegular reports a path that is not a regular file.
+var ErrNotRegular = errors.New("not a regular file")
+
 // ErrTooShort reports a file shorter than the 6 bytes needed to sniff its
 // compression (kmod 30 fails such files with EINVAL).
 var ErrTooShort = errors.New("file is too short to be a module")

@@ -3,7 +3,6 @@
 package ko
 
 import (
-	"fmt"
 	"os"
 )
 
@@ -21,7 +20,7 @@ func openRaw(path string) (*rawFile, int64, error) {
 	}
 	if !st.Mode().IsRegular() {
 		f.Close()
-		return nil, 0, fmt.Errorf("not a regular file")
+		return nil, 0, ErrNotRegular
 	}
 	return &rawFile{f}, st.Size(), nil
 }

@@ -3,7 +3,6 @@
 package ko
 
 import (
-	"fmt"
 	"io"
 	"syscall"
 )
@@ -32,7 +31,7 @@ func openRaw(path string) (*rawFile, int64, error) {
 	}
 	if st.Mode&syscall.S_IFMT != syscall.S_IFREG {
 		syscall.Close(fd)
-		return nil, 0, fmt.Errorf("not a regular file")
+		return nil, 0, ErrNotRegular
 	}
 	return &rawFile{fd: fd}, st.Size, nil
 }

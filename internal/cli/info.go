@@ -4,6 +4,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"strings"
 	"syscall"
@@ -96,7 +97,8 @@ func runInfo(s *IO, args []string) int {
 	r.moduleDir = moduleDir(o.basedir, o.release)
 	failed := false
 	runOrdered(s, "info", fs.Args(), func(arg string, o *jobOut) {
-		o.ok = r.do(arg, o)
+		rr := *r // per job: pre is job state
+		o.ok = rr.do(arg, o)
 	}, func(o *jobOut) {
 		r.results = append(r.results, o.result.(infoResult))
 		if !o.ok {
@@ -136,20 +138,37 @@ func unameRelease() string {
 	return string(b)
 }
 
-// isModuleFile mirrors modinfo's is_module_filename: an existing regular file
-// whose name ends in a module extension. Unlike Debian's kmod 30 (built
-// without zlib), .ko.gz counts too.
-func isModuleFile(p string) bool {
-	st, err := os.Stat(p)
-	if err != nil || !st.Mode().IsRegular() {
-		return false
-	}
+// hasModuleExt reports whether p ends in a module extension. Unlike
+// Debian's kmod 30 (built without zlib), .ko.gz counts too.
+func hasModuleExt(p string) bool {
 	for _, ext := range []string{".ko", ".ko.xz", ".ko.zst", ".ko.gz"} {
 		if strings.HasSuffix(p, ext) {
 			return true
 		}
 	}
 	return false
+}
+
+// openModuleFile mirrors modinfo's is_module_filename (an existing regular
+// file with a module extension) without a separate stat: it opens the file
+// and reports isFile=false when it does not exist or is not a regular file,
+// so that the argument is looked up as a name instead. Any other failure
+// (unreadable, not ELF, ...) belongs to the file.
+func openModuleFile(p string, opt *ko.Options) (m *ko.Module, isFile bool, err error) {
+	m, err = ko.Open(p, opt)
+	if err == nil {
+		return m, true, nil
+	}
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) || errors.Is(err, syscall.EISDIR) || errors.Is(err, ko.ErrNotRegular) {
+		return nil, false, err
+	}
+	return nil, true, err
+}
+
+// preopened is a module file opened while classifying an argument.
+type preopened struct {
+	m   *ko.Module
+	err error
 }
 
 type infoRunner struct {
@@ -159,6 +178,7 @@ type infoRunner struct {
 	sep       byte
 	moduleDir string
 	results   []infoResult
+	pre       *preopened // set between classification and show; per-job runner copy
 }
 
 // do handles one command-line argument; it returns false on failure.
@@ -174,9 +194,16 @@ func (r *infoRunner) do(arg string, o *jobOut) bool {
 		return false
 	}
 	var targets []Result
+	var opened *ko.Module
+	var openErr error
+	isFile := false
+	if !r.o.modname && hasModuleExt(arg) {
+		opened, isFile, openErr = openModuleFile(arg, r.opt)
+	}
 	switch {
-	case !r.o.modname && isModuleFile(arg):
+	case isFile:
 		targets = []Result{{Name: ko.NameFromPath(arg), Path: absPath(arg)}}
+		r.pre = &preopened{m: opened, err: openErr}
 	default:
 		found, err := lookupModules(r.moduleDir, arg, r.o.modname)
 		if err != nil {
@@ -298,7 +325,14 @@ func (r *infoRunner) info(t Result, jm *infoModule, o *jobOut) ([]ko.KV, error) 
 	if t.Builtin {
 		return builtinModinfo(r.moduleDir, t.Name)
 	}
-	m, err := ko.Open(t.Path, r.opt)
+	var m *ko.Module
+	var err error
+	if p := r.pre; p != nil {
+		r.pre = nil
+		m, err = p.m, p.err
+	} else {
+		m, err = ko.Open(t.Path, r.opt)
+	}
 	if err != nil {
 		return nil, err
 	}
