@@ -16,7 +16,7 @@ n=$(wc -l < "$tmp/list")
 one=$(grep -m1 -E '/crc7\.ko' "$tmp/list" || head -1 "$tmp/list")
 ms() { date +%s%N | awk '{printf "%d", $1/1000000}'; }
 s=$(ms); "$tmp/kmodscope" check -b "$tree" -k "$rel" "$one" > /dev/null || true; e=$(ms); load=$((e - s))
-s=$(ms); xargs -a "$tmp/list" "$tmp/kmodscope" check --json --with-deps -b "$tree" -k "$rel" > "$tmp/out.json" || true; e=$(ms); all=$((e - s))
+s=$(ms); xargs -s 2000000 -a "$tmp/list" "$tmp/kmodscope" check --json --with-deps -b "$tree" -k "$rel" > "$tmp/out.json" || true; e=$(ms); all=$((e - s))
 loads=$(grep -c '^      "loads": true' "$tmp/out.json" || true)
 echo "tree: $tree ($rel), $n modules"
 echo "target model load + one module: $load ms"
