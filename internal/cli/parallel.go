@@ -2,10 +2,41 @@ package cli
 
 import (
 	"fmt"
+	"os"
 	"runtime"
 	"strings"
 	"sync"
+	"time"
+
+	"golang.org/x/term"
 )
+
+// progressFunc returns a function that shows "[done/total]" on stderr when
+// stderr is a terminal, stdout is not, and the run is long (tree-wide work);
+// otherwise a no-op. The line is cleared at the end.
+func progressFunc(s *IO, cmd string, total int) func(done int) {
+	f, ok := s.Err.(*os.File)
+	if !ok || total < 100 || !term.IsTerminal(int(f.Fd())) {
+		return func(int) {}
+	}
+	// Results going to the same terminal would mix with the counter.
+	if o, ok := s.outRaw.(*os.File); !ok || term.IsTerminal(int(o.Fd())) {
+		return func(int) {}
+	}
+	last := time.Now()
+	return func(done int) {
+		if done < total && time.Since(last) < 100*time.Millisecond {
+			return
+		}
+		last = time.Now()
+		s.Out.Flush()
+		if done == total {
+			fmt.Fprintf(f, "\r\033[K")
+			return
+		}
+		fmt.Fprintf(f, "\rkmodscope %s: [%d/%d]", cmd, done, total)
+	}
+}
 
 // jobOut collects what one unit of work prints, so that units can run in
 // parallel and still print in command-line order. Segments keep the
@@ -81,8 +112,10 @@ func runOrdered(s *IO, cmd string, args []string, work func(arg string, o *jobOu
 			}
 		}()
 	}
+	progress := progressFunc(s, cmd, n)
 	for i := 0; i < n; i++ {
 		<-ready[i]
+		progress(i + 1)
 		o := outs[i]
 		for _, seg := range o.segs {
 			if seg.stderr {
