@@ -6,8 +6,9 @@
 #   TREE  a root-like directory (TREE/lib/modules/REL/...), e.g. one made by
 #         scripts/fetch-debian-kernel.sh 6.1 amd64 amd64 /var/cache/kmodscope/deb-6.1-amd64
 #   RUNS  timed runs of each tool (default 5); the median is compared.
-# Both tools get the same absolute paths, split into the same argument chunks
-# by xargs, and write to /dev/null. Outputs are compared once (cmp) first.
+# Both tools get the same absolute paths in the same argument lists (xargs -s
+# 2000000: one invocation for a whole Debian tree), and write to /dev/null.
+# Outputs are compared once (cmp) first.
 set -euo pipefail
 tree=${1:?usage: $0 TREE [RUNS]}; runs=${2:-5}; shift $(( $# >= 2 ? 2 : 1 ))
 [ "${1:-}" = "--" ] && shift
@@ -19,8 +20,8 @@ modinfo=$(command -v modinfo || echo /usr/sbin/modinfo)
 find "$(cd "$tree" && pwd)/lib/modules" -type f \( -name '*.ko' -o -name '*.ko.xz' -o -name '*.ko.zst' \) -print0 | sort -z > "$tmp/list"
 n=$(tr -cd '\0' < "$tmp/list" | wc -c)
 [ "$n" -gt 0 ] || { echo "no modules under $tree/lib/modules" >&2; exit 1; }
-run_modinfo()   { xargs -0 -n 1000 "$modinfo" "${extra[@]}" < "$tmp/list"; }
-run_kmodscope() { xargs -0 -n 1000 "$tmp/kmodscope" info "${extra[@]}" < "$tmp/list"; }
+run_modinfo()   { xargs -0 -s 2000000 "$modinfo" "${extra[@]}" < "$tmp/list"; }
+run_kmodscope() { xargs -0 -s 2000000 "$tmp/kmodscope" info "${extra[@]}" < "$tmp/list"; }
 run_modinfo > "$tmp/a" 2>/dev/null || true
 run_kmodscope > "$tmp/b" 2>/dev/null || true
 if cmp -s "$tmp/a" "$tmp/b"; then same=identical; else same=DIFFERENT; fi
