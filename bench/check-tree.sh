@@ -14,7 +14,7 @@ tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 find "$tree/lib/modules" -type f \( -name '*.ko' -o -name '*.ko.xz' -o -name '*.ko.zst' \) | sort > "$tmp/list"
 n=$(wc -l < "$tmp/list")
 one=$(grep -m1 -E '/crc7\.ko' "$tmp/list" || head -1 "$tmp/list")
-ms() { date +%s%N | awk '{printf "%d", $1/1000000}'; }
+ms() { echo $(( $(date +%s%N) / 1000000 )); }
 s=$(ms); "$tmp/kmodscope" check -b "$tree" -k "$rel" "$one" > /dev/null || true; e=$(ms); load=$((e - s))
 s=$(ms); xargs -s 2000000 -a "$tmp/list" "$tmp/kmodscope" check --json --with-deps -b "$tree" -k "$rel" > "$tmp/out.json" || true; e=$(ms); all=$((e - s))
 loads=$(grep -c '^      "loads": true' "$tmp/out.json" || true)
