@@ -5,9 +5,8 @@ package kconfig
 import (
 	"bufio"
 	"bytes"
-	"compress/gzip"
+	"github.com/kmodscope/kmodscope/compression"
 	"io"
-	"os"
 	"strings"
 )
 
@@ -50,17 +49,10 @@ func Parse(r io.Reader) (Config, error) {
 
 // Open reads a config file, gzip-compressed or not.
 func Open(path string) (Config, error) {
-	data, err := os.ReadFile(path)
+	data, _, err := compression.ReadFile(path, 64<<20)
 	if err != nil {
 		return nil, err
 	}
 	var r io.Reader = bytes.NewReader(data)
-	if len(data) >= 2 && data[0] == 0x1f && data[1] == 0x8b {
-		zr, err := gzip.NewReader(r)
-		if err != nil {
-			return nil, err
-		}
-		r = io.LimitReader(zr, 64<<20)
-	}
 	return Parse(r)
 }

@@ -17,10 +17,9 @@ package symvers
 import (
 	"bufio"
 	"bytes"
-	"compress/gzip"
 	"fmt"
+	"github.com/kmodscope/kmodscope/compression"
 	"io"
-	"os"
 	"strconv"
 	"strings"
 )
@@ -115,18 +114,11 @@ func isExport(s string) bool { return strings.HasPrefix(s, "EXPORT_SYMBOL") }
 
 // Open reads a Module.symvers file, gzip-compressed (symvers-REL.gz) or not.
 func Open(path string) (*Table, error) {
-	data, err := os.ReadFile(path)
+	data, _, err := compression.ReadFile(path, 256<<20)
 	if err != nil {
 		return nil, err
 	}
 	var r io.Reader = bytes.NewReader(data)
-	if len(data) >= 2 && data[0] == 0x1f && data[1] == 0x8b {
-		zr, err := gzip.NewReader(r)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
-		}
-		r = io.LimitReader(zr, 256<<20)
-	}
 	t, err := Parse(r)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
