@@ -12,7 +12,6 @@
 package loadcheck
 
 import (
-	"crypto/x509"
 	"debug/elf"
 	"encoding/binary"
 	"fmt"
@@ -662,15 +661,3 @@ func (c *run) checkDuplicateExports() *Result {
 	}
 	return nil
 }
-
-// sortedKeys is a helper for deterministic notes.
-func sortedKeys(m map[string]bool) []string {
-	var out []string
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
-
-var _ = x509.Certificate{}

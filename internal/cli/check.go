@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"crypto/x509"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -327,7 +326,6 @@ func (ch *checker) checkArg(arg string, withDeps bool) checkResult {
 		}
 		if len(missing) > 0 {
 			sort.Strings(missing)
-			defer func() {}()
 			deps = append(deps, checkResult{File: "", Module: strings.Join(missing, ","), Messages: []string{},
 				Notes: []string{"dependencies not found in " + ch.t.ModulesDir + ": " + strings.Join(missing, ", ")}})
 		}
@@ -401,5 +399,3 @@ func writeCheckText(sb *strings.Builder, r checkResult) {
 		}
 	}
 }
-
-var _ = x509.Certificate{}
