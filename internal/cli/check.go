@@ -151,6 +151,22 @@ func runCheck(s *IO, args []string) int {
 	if from == "" && o.basedir == "/" && len(o.loaded) == 0 {
 		from = "/proc/modules"
 	}
+	if o.basedir == "/" {
+		// The running system: its boot parameters say what the flags would.
+		if cmdline, err := os.ReadFile("/proc/cmdline"); err == nil {
+			for _, w := range strings.Fields(string(cmdline)) {
+				switch {
+				case w == "module.sig_enforce=1":
+					topt.SigEnforce = true
+				case strings.HasPrefix(w, "module_blacklist="):
+					topt.Blacklist = append(topt.Blacklist, strings.Split(strings.TrimPrefix(w, "module_blacklist="), ",")...)
+				}
+			}
+		}
+		if lsm, err := os.ReadFile("/sys/kernel/security/lockdown"); err == nil && !strings.Contains(string(lsm), "[none]") {
+			topt.Lockdown = true
+		}
+	}
 	if from != "" {
 		data, err := os.ReadFile(from)
 		if err != nil {
