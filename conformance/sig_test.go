@@ -34,6 +34,9 @@ type sigTree struct {
 // kernel image. With KMODSCOPE_REQUIRE_TREES=1 an incomplete listed tree,
 // or no tree at all, fails the test.
 func sigTrees(t *testing.T) []sigTree {
+	if testing.Short() {
+		t.Skip("-short: complete trees skipped")
+	}
 	require := os.Getenv("KMODSCOPE_REQUIRE_TREES") == "1"
 	var roots []string
 	if env := os.Getenv("KMODSCOPE_TREES"); env != "" {
