@@ -439,6 +439,10 @@ func (c *run) unsignedTaint() {
 // modinfoTaints applies the O, retpoline, C, K, P, N taints (6.1:
 // check_modinfo; 6.4+: module_augment_kernel_taints, which also applies E).
 func (c *run) modinfoTaints(modern bool) *Result {
+	// 6.4+ module_augment_kernel_taints() remembers whether the kernel was
+	// already tainted P and, at its end, reports a P it set itself (seen on
+	// Debian 6.12.117; 6.1 has no such line).
+	prevP := c.globalTaint('P')
 	if _, ok := c.get("intree"); !ok {
 		if !c.globalTaint('O') {
 			c.msg("%s: loading out-of-tree module taints kernel.", c.mod)
@@ -485,6 +489,9 @@ func (c *run) modinfoTaints(modern bool) *Result {
 	}
 	if modern && c.t.Has("MODULE_SIG") && !c.sigOK {
 		c.unsignedTaint()
+	}
+	if modern && !prevP && c.globalTaint('P') {
+		c.msg("%s: module license taints kernel.", c.mod)
 	}
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -17,26 +18,31 @@ import (
 	"github.com/kmodscope/kmodscope/target"
 )
 
-// realRoot finds a root-like Debian 6.1 amd64 tree with the kernel image:
-// $KMODSCOPE_REALKERNEL_ROOT, the shared corpus, or the complete tree that
-// .ci/run fetches.
-func realRoot(t *testing.T) (root, rel string) {
-	cands := []string{os.Getenv("KMODSCOPE_REALKERNEL_ROOT"), "../../shared/corpus/debian/amd64", "/var/cache/kmodscope/deb-6.1-amd64"}
+// realRoots finds root-like Debian amd64 trees with a kernel image, for
+// 6.1 and 6.12: $KMODSCOPE_REALKERNEL_ROOT (colon-separated), else the
+// shared corpus and the complete trees that .ci/run fetches.
+func realRoots(t *testing.T) (roots, rels []string) {
+	cands := []string{"../../shared/corpus/debian/amd64", "/var/cache/kmodscope/deb-6.1-amd64", "/var/cache/kmodscope/deb-6.12-amd64"}
+	if env := os.Getenv("KMODSCOPE_REALKERNEL_ROOT"); env != "" {
+		cands = strings.Split(env, ":")
+	}
+	seen := map[string]bool{}
 	for _, c := range cands {
-		if c == "" {
-			continue
-		}
-		imgs, _ := filepath.Glob(filepath.Join(c, "boot", "vmlinuz-6.1.*"))
+		imgs, _ := filepath.Glob(filepath.Join(c, "boot", "vmlinuz-6.*"))
 		if len(imgs) == 0 {
 			continue
 		}
 		rel := strings.TrimPrefix(filepath.Base(imgs[0]), "vmlinuz-")
-		if _, err := os.Stat(filepath.Join(c, "lib", "modules", rel, "kernel", "lib", "crc7.ko")); err == nil {
+		if seen[rel] {
+			continue // the corpus and the complete 6.1 tree are the same kernel
+		}
+		if m, _ := filepath.Glob(filepath.Join(c, "lib", "modules", rel, "kernel", "lib", "crc7.ko*")); len(m) > 0 {
 			abs, _ := filepath.Abs(c)
-			return abs, rel
+			roots, rels = append(roots, abs), append(rels, rel)
+			seen[rel] = true
 		}
 	}
-	return "", ""
+	return roots, rels
 }
 
 // TestRealKernelPredictions builds module variants (one per check of the
@@ -49,13 +55,20 @@ func TestRealKernelPredictions(t *testing.T) {
 	if testing.Short() {
 		t.Skip("boots a kernel under qemu for each variant (minutes); skipped with -short")
 	}
-	root, rel := realRoot(t)
-	if root == "" {
+	roots, rels := realRoots(t)
+	if len(roots) == 0 {
 		if os.Getenv("KMODSCOPE_REQUIRE_TREES") == "1" {
-			t.Fatal("no Debian 6.1 amd64 root with boot/vmlinuz (set KMODSCOPE_REALKERNEL_ROOT)")
+			t.Fatal("no Debian amd64 root with boot/vmlinuz (set KMODSCOPE_REALKERNEL_ROOT)")
 		}
-		t.Skip("no Debian 6.1 amd64 root with boot/vmlinuz")
+		t.Skip("no Debian amd64 root with boot/vmlinuz")
 	}
+	for i := range roots {
+		root, rel := roots[i], rels[i]
+		t.Run(rel, func(t *testing.T) { realKernelPredictions(t, root, rel) })
+	}
+}
+
+func realKernelPredictions(t *testing.T, root, rel string) {
 	kernel := filepath.Join(root, "boot", "vmlinuz-"+rel)
 	if err := realkernel.AvailableFor(kernel); err != nil {
 		if os.Getenv("KMODSCOPE_REQUIRE_TREES") == "1" {
@@ -79,6 +92,21 @@ func TestRealKernelPredictions(t *testing.T) {
 	}
 	var outcomes []realkernel.Outcome
 	if replay := os.Getenv("KMODSCOPE_REALKERNEL_REPLAY"); replay != "" {
+		if st, err := os.Stat(replay); err == nil && st.IsDir() {
+			// A directory of observed-VERSION.json files: take the one whose
+			// VERSION starts the release.
+			files, _ := filepath.Glob(filepath.Join(replay, "observed-*.json"))
+			replay = ""
+			for _, f := range files {
+				v := strings.TrimSuffix(strings.TrimPrefix(filepath.Base(f), "observed-"), ".json")
+				if strings.HasPrefix(rel, v) && (len(rel) == len(v) || rel[len(v)] == '-' || rel[len(v)] == '+') {
+					replay = f
+				}
+			}
+			if replay == "" {
+				t.Skipf("no recorded outcomes for %s", rel)
+			}
+		}
 		// Development only: compare with outcomes recorded earlier
 		// (internal/variants/testdata/observed-*.json) instead of booting.
 		outcomes = replayOutcomes(t, replay, cases)
@@ -147,6 +175,10 @@ func predict(t *testing.T, base *target.Kernel, c realkernel.Case) *loadcheck.Re
 	return loadcheck.NewKernel(&tk).CheckBytes(c.Module, data)
 }
 
+// loaderLine matches messages of the module loader (as opposed to the
+// module's own init output).
+var loaderLine = regexp.MustCompile(`taints kernel|tainting kernel|kernel tainted|module verification failed|Unknown symbol|disagrees about version|no symbol version|Disabling lock debugging|version magic|WRITE\|EXEC|exports duplicate|does not import|is blacklisted|retpoline`)
+
 func compare(p *loadcheck.Result, o realkernel.Outcome) string {
 	var d []string
 	loads := o.ExitStatus == 0
@@ -161,7 +193,14 @@ func compare(p *loadcheck.Result, o realkernel.Outcome) string {
 	}
 	got := o.Dmesg
 	if loads && len(got) > len(p.Messages) {
-		got = got[:len(p.Messages)] // the rest is the module's init output
+		// The rest is the module's init output, unless it looks like the
+		// loader's own.
+		for _, l := range got[len(p.Messages):] {
+			if loaderLine.MatchString(l) {
+				d = append(d, fmt.Sprintf("unpredicted loader message after the predicted ones: %q", l))
+			}
+		}
+		got = got[:len(p.Messages)]
 	}
 	if !slices.Equal(p.Messages, got) {
 		d = append(d, fmt.Sprintf("messages:\n  predicted %q\n  kernel    %q", p.Messages, o.Dmesg))

@@ -1,18 +1,23 @@
 // Package variants makes module variants for the real-kernel ground truth:
-// byte-level edits of the Debian 6.1 amd64 corpus modules (no compiling),
-// each named by what it tests, returned as realkernel.Cases.
+// byte-level edits of Debian amd64 modules (no compiling; the 6.1 corpus
+// tree by default, or another release's tree such as 6.12 with .ko.xz
+// files, which are decompressed), each named by what it tests, returned as
+// realkernel.Cases.
 package variants
 
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io/fs"
+	"log"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 
+	"github.com/kmodscope/kmodscope/compression"
 	"github.com/kmodscope/kmodscope/internal/realkernel"
 	"github.com/kmodscope/kmodscope/ko"
 )
@@ -59,7 +64,6 @@ func chain(fs ...func([]byte) ([]byte, error)) func([]byte) ([]byte, error) {
 func List() []Variant { return list() }
 
 func list() []Variant {
-	const vermagic = "vermagic=6.1.0-56-amd64 SMP preempt mod_unload modversions "
 	return []Variant{
 		{Name: "crc7-signed-unmodified", Base: "crc7",
 			What: "(a) unmodified Debian-signed module: loads, no taint"},
@@ -83,9 +87,9 @@ func list() []Variant {
 			What: "unsigned + lockdown=integrity: EPERM 'Lockdown: insmod: unsigned module loading is restricted'"},
 		{Name: "crc7-stripped-blacklisted", Base: "crc7", Strip: true, BootArgs: []string{"module_blacklist=crc7"},
 			What: "module_blacklist=crc7 boot arg: EPERM 'Module crc7 is blacklisted'"},
-		{Name: "crc7-stripped-vermagic-release", Base: "crc7", Strip: true, Edit: entry(vermagic, strings.Replace(vermagic, "-56-", "-99-", 1)),
-			What: "(g) vermagic release 6.1.0-99-amd64 (same length), __versions present: release ignored, loads with E"},
-		{Name: "crc7-stripped-vermagic-preemX", Base: "crc7", Strip: true, Edit: entry(vermagic, strings.Replace(vermagic, "preempt", "preemX", 1)),
+		{Name: "crc7-stripped-vermagic-release", Base: "crc7", Strip: true, Edit: vermagic(bumpRelease),
+			What: "(g) vermagic release changed, same length (6.1.0-56-amd64 -> 6.1.0-99-amd64, 6.12.117+deb12-amd64 -> 6.12.117+deb99-amd64), __versions present: release ignored, loads with E"},
+		{Name: "crc7-stripped-vermagic-preemX", Base: "crc7", Strip: true, Edit: vermagic(func(v string) string { return strings.Replace(v, " preempt ", " preemX ", 1) }),
 			What: "(h) vermagic flag preempt -> preemX: ENOEXEC \"version magic '...' should be '...'\""},
 		{Name: "crc7-stripped-vermagic-missing", Base: "crc7", Strip: true, Edit: renameKey("vermagic="),
 			What: "vermagic key renamed: try_to_force_load('bad vermagic') with CONFIG_MODULE_FORCE_LOAD=y: taint F, loads"},
@@ -122,6 +126,8 @@ func list() []Variant {
 			What: "retpoline key renamed: warning only if the spectre_v2 retpoline mitigation is active, loads with E"},
 		{Name: "qlge-staging-signed", Base: "qlge",
 			What: "(p) staging module, unmodified: taint C"},
+		{Name: "rts5208-staging-signed", Base: "rts5208",
+			What: "(p) staging module, unmodified (qlge left staging in 6.8): taint C"},
 		{Name: "crc7-stripped-staging-tag", Base: "crc7", Strip: true, Edit: entry("description=CRC7 calculations", "staging=Y"),
 			What: "staging=Y added (replacing description): taint C (+E)"},
 		{Name: "crc7-stripped-test-tag", Base: "crc7", Strip: true, Edit: entry("description=CRC7 calculations", "test=Y"),
@@ -160,6 +166,44 @@ func renameKey(key string) func([]byte) ([]byte, error) {
 		k := strings.TrimSuffix(key, "=")
 		return replaceEntry(b, e, k[:len(k)-1]+"X"+e[len(k):])
 	}
+}
+
+// vermagic replaces the module's vermagic value by f(value), which must
+// not be longer.
+func vermagic(f func(string) string) func([]byte) ([]byte, error) {
+	return func(b []byte) ([]byte, error) {
+		e, err := modinfoEntry(b, "vermagic")
+		if err != nil {
+			return nil, err
+		}
+		v := strings.TrimPrefix(e, "vermagic=")
+		return replaceEntry(b, e, "vermagic="+f(v))
+	}
+}
+
+// bumpRelease turns the digits right before the flavour of the release
+// (the first word of vermagic) into nines, keeping the length:
+// 6.1.0-56-amd64 -> 6.1.0-99-amd64, 6.12.117+deb12-amd64 ->
+// 6.12.117+deb99-amd64.
+func bumpRelease(v string) string {
+	rel, rest, _ := strings.Cut(v, " ")
+	end := strings.LastIndexByte(rel, '-')
+	if end < 0 {
+		end = len(rel)
+	}
+	b := []byte(rel)
+	for i := end - 1; i >= 0 && b[i] >= '0' && b[i] <= '9'; i-- {
+		b[i] = '9'
+	}
+	if string(b) == rel && end > 0 { // already nines: change to eights
+		for i := end - 1; i >= 0 && b[i] >= '0' && b[i] <= '9'; i-- {
+			b[i] = '8'
+		}
+	}
+	if rest == "" {
+		return string(b)
+	}
+	return string(b) + " " + rest
 }
 
 func corruptSigValue(b []byte) ([]byte, error) {
@@ -209,19 +253,44 @@ func truncateInShdrs(b []byte) ([]byte, error) {
 	return clone(b[:cut]), nil
 }
 
-// index maps normalized module names (dashes as underscores) to paths.
+// index maps normalized module names (dashes as underscores) to paths of
+// .ko files, compressed (.ko.xz, .ko.gz, .ko.zst) or not; an uncompressed
+// file wins over a compressed one of the same name.
 type index map[string]string
 
 func norm(name string) string { return strings.ReplaceAll(name, "-", "_") }
 
+// moduleSuffixes are the file name endings of modules, uncompressed first.
+var moduleSuffixes = []string{".ko", ".ko.xz", ".ko.gz", ".ko.zst"}
+
+// moduleBase returns the module name of a file name and the rank of its
+// suffix in moduleSuffixes, or ok false for a file that is no module.
+func moduleBase(file string) (name string, rank int, ok bool) {
+	for i, suf := range moduleSuffixes {
+		if strings.HasSuffix(file, suf) {
+			return strings.TrimSuffix(file, suf), i, true
+		}
+	}
+	return "", 0, false
+}
+
 func buildIndex(dir string) (index, error) {
 	idx := index{}
+	rank := map[string]int{}
 	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
-		if !d.IsDir() && strings.HasSuffix(p, ".ko") {
-			idx[norm(strings.TrimSuffix(d.Name(), ".ko"))] = p
+		if d.IsDir() {
+			return nil
+		}
+		base, r, ok := moduleBase(d.Name())
+		if !ok {
+			return nil
+		}
+		n := norm(base)
+		if old, seen := rank[n]; !seen || r < old {
+			idx[n], rank[n] = p, r
 		}
 		return nil
 	})
@@ -231,17 +300,43 @@ func buildIndex(dir string) (index, error) {
 func (idx index) path(name string) (string, error) {
 	p, ok := idx[norm(name)]
 	if !ok {
-		return "", fmt.Errorf("module %s not in the source tree", name)
+		return "", fmt.Errorf("module %s not in the source tree: %w", name, errMissing)
 	}
 	return p, nil
 }
 
-func depends(path string) ([]string, error) {
-	m, err := ko.Open(path, nil)
+// errMissing marks a module that the source tree does not have; Build
+// skips the variants that need it.
+var errMissing = errors.New("missing module")
+
+// readModule returns the raw ELF of a module file, decompressing
+// .ko.xz/.ko.gz/.ko.zst (the kernel gets what busybox insmod reads, so
+// the guest must get the decompressed bytes).
+func readModule(path string) ([]byte, error) {
+	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
-	defer m.Close()
+	f := compression.Sniff(data)
+	if f == compression.None {
+		return data, nil
+	}
+	out, err := compression.Decompress(f, data, 0)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return out, nil
+}
+
+func depends(path string) ([]string, error) {
+	data, err := readModule(path)
+	if err != nil {
+		return nil, err
+	}
+	m, err := ko.New(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
 	kv, err := m.Modinfo()
 	if err != nil {
 		return nil, err
@@ -300,8 +395,14 @@ func (idx index) resolveDeps(names []string, includeSelf bool) ([]string, error)
 	return order, nil
 }
 
+// Logf reports the variants Build skips; tests may replace it.
+var Logf = log.Printf
+
 // Build writes every variant of List into outDir as <name>.ko and returns
-// the cases to run, dependencies pointing into srcModulesDir.
+// the cases to run. Dependencies point into srcModulesDir when they are
+// plain .ko files; compressed ones are written decompressed into
+// outDir/deps. A variant whose base or dependencies the tree lacks is
+// skipped (reported through Logf).
 func Build(srcModulesDir, outDir string) ([]realkernel.Case, error) {
 	idx, err := buildIndex(srcModulesDir)
 	if err != nil {
@@ -309,6 +410,30 @@ func Build(srcModulesDir, outDir string) ([]realkernel.Case, error) {
 	}
 	if err := os.MkdirAll(outDir, 0o755); err != nil {
 		return nil, err
+	}
+	depFiles := map[string]string{} // source path -> path to insmod
+	depFile := func(src string) (string, error) {
+		if p, ok := depFiles[src]; ok {
+			return p, nil
+		}
+		name, _, _ := moduleBase(filepath.Base(src))
+		p := src
+		if !strings.HasSuffix(src, ".ko") {
+			data, err := readModule(src)
+			if err != nil {
+				return "", err
+			}
+			dir := filepath.Join(outDir, "deps")
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				return "", err
+			}
+			p = filepath.Join(dir, name+".ko")
+			if err := os.WriteFile(p, data, 0o644); err != nil {
+				return "", err
+			}
+		}
+		depFiles[src] = p
+		return p, nil
 	}
 	var cases []realkernel.Case
 	seen := map[string]bool{}
@@ -318,10 +443,27 @@ func Build(srcModulesDir, outDir string) ([]realkernel.Case, error) {
 		}
 		seen[v.Name] = true
 		src, err := idx.path(v.Base)
+		if errors.Is(err, errMissing) {
+			Logf("variants: skipping %s: %v", v.Name, err)
+			continue
+		}
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", v.Name, err)
 		}
-		data, err := os.ReadFile(src)
+		var srcDeps []string
+		if v.Deps != nil {
+			srcDeps, err = idx.resolveDeps(v.Deps, true)
+		} else {
+			srcDeps, err = idx.resolveDeps([]string{v.Base}, false)
+		}
+		if errors.Is(err, errMissing) {
+			Logf("variants: skipping %s: deps: %v", v.Name, err)
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: deps: %w", v.Name, err)
+		}
+		data, err := readModule(src)
 		if err != nil {
 			return nil, err
 		}
@@ -344,13 +486,12 @@ func Build(srcModulesDir, outDir string) ([]realkernel.Case, error) {
 			return nil, err
 		}
 		var deps []string
-		if v.Deps != nil {
-			deps, err = idx.resolveDeps(v.Deps, true)
-		} else {
-			deps, err = idx.resolveDeps([]string{v.Base}, false)
-		}
-		if err != nil {
-			return nil, fmt.Errorf("%s: deps: %w", v.Name, err)
+		for _, d := range srcDeps {
+			p, err := depFile(d)
+			if err != nil {
+				return nil, fmt.Errorf("%s: deps: %w", v.Name, err)
+			}
+			deps = append(deps, p)
 		}
 		cases = append(cases, realkernel.Case{Name: v.Name, Module: out, Deps: deps,
 			BootArgs: v.BootArgs, PreloadTwice: v.Preload})

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 
@@ -50,8 +51,31 @@ func TestBuild(t *testing.T) {
 	for _, d := range c.Deps {
 		got = append(got, strings.TrimSuffix(filepath.Base(d), ".ko"))
 	}
-	if want := "usb-common usbcore scsi_common scsi_mod usb-storage"; strings.Join(got, " ") != want {
-		t.Errorf("ums-realtek deps = %v, want %s", got, want)
+	// (6.1 lists them in this order; 6.12's modinfo gives another valid one)
+	sorted := append([]string(nil), got...)
+	sort.Strings(sorted)
+	if want := "scsi_common scsi_mod usb-common usb-storage usbcore"; strings.Join(sorted, " ") != want {
+		t.Errorf("ums-realtek deps = %v, want %s in dependency order", got, want)
+	}
+	pos := map[string]int{}
+	for i, n := range got {
+		pos[strings.ReplaceAll(n, "-", "_")] = i
+	}
+	for i, d := range c.Deps {
+		ds, err := depends(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, dd := range ds {
+			if j, ok := pos[strings.ReplaceAll(dd, "-", "_")]; !ok || j >= i {
+				t.Errorf("ums-realtek deps %v: %s before its dependency %s", got, got[i], dd)
+			}
+		}
+	}
+	for _, d := range c.Deps {
+		if b, err := os.ReadFile(d); err != nil || !bytes.HasPrefix(b, []byte("\x7fELF")) {
+			t.Errorf("dependency %s is not a raw ELF module (%v)", d, err)
+		}
 	}
 	if n := len(byName["ums-realtek-missing-dep-usb-storage"].Deps); n != 2 {
 		t.Errorf("missing-dep variant has %d deps, want 2", n)
@@ -83,8 +107,15 @@ func TestBuild(t *testing.T) {
 		t.Fatal(err)
 	}
 	kv, _ = m.Modinfo()
-	if v, _ := ko.Get(kv, "vermagic"); !strings.HasPrefix(v, "6.1.0-99-amd64 SMP preempt ") {
-		t.Errorf("vermagic = %q", v)
+	orig, err := ko.New(read("crc7-signed-unmodified"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	okv, _ := orig.Modinfo()
+	ov, _ := ko.Get(okv, "vermagic")
+	if v, _ := ko.Get(kv, "vermagic"); len(v) != len(ov) || v == ov || !strings.Contains(v, " SMP preempt ") ||
+		(strings.HasPrefix(ov, "6.1.0-56-amd64 ") && !strings.HasPrefix(v, "6.1.0-99-amd64 SMP preempt ")) {
+		t.Errorf("vermagic = %q (was %q)", v, ov)
 	}
 	m, err = ko.New(read("crc-itu-t-stripped-named-crc7"))
 	if err != nil {
@@ -125,7 +156,8 @@ func summary(o realkernel.Outcome) string {
 	return fmt.Sprintf("%-45s %-18s taints=%-4s tainted=%-6d boot=%4.0fs dmesg=%q", o.Case, res, taints, o.KernelTainted, o.BootSeconds, o.Dmesg)
 }
 
-// TestRealKernel boots the Debian 6.1 kernel once per variant (2 guests at
+// TestRealKernel boots the Debian 6.1 kernel (or $KMODSCOPE_REALKERNEL_KERNEL,
+// with $KMODSCOPE_DEBIAN_MODULES its module tree) once per variant (2 guests at
 // a time) and records what load_module() did. Set
 // KMODSCOPE_REALKERNEL_OUT=file.json to keep the outcomes. It runs only with
 // KMODSCOPE_REALKERNEL_OBSERVE=1: the CI suite boots the same variants in
@@ -134,7 +166,11 @@ func TestRealKernel(t *testing.T) {
 	if testing.Short() || os.Getenv("KMODSCOPE_REALKERNEL_OBSERVE") != "1" {
 		t.Skip("boots a kernel under qemu for each variant (minutes); set KMODSCOPE_REALKERNEL_OBSERVE=1")
 	}
-	if err := realkernel.Available(); err != nil {
+	kernel := realkernel.DefaultKernel
+	if k := os.Getenv("KMODSCOPE_REALKERNEL_KERNEL"); k != "" {
+		kernel = k // e.g. boot/vmlinuz-6.12.117+deb12-amd64 with the 6.12 modules
+	}
+	if err := realkernel.AvailableFor(kernel); err != nil {
 		t.Skipf("real kernel harness not available: %v", err)
 	}
 	src := sourceDir(t)
@@ -154,7 +190,7 @@ func TestRealKernel(t *testing.T) {
 	if d := os.Getenv("KMODSCOPE_REALKERNEL_KEEP"); d != "" {
 		realkernel.KeepDir = d // console logs and initramfs images per case
 	}
-	outcomes, runErr := realkernel.Run(context.Background(), realkernel.DefaultKernel, cases, 2)
+	outcomes, runErr := realkernel.Run(context.Background(), kernel, cases, 2)
 	byName := map[string]realkernel.Outcome{}
 	for _, o := range outcomes {
 		byName[o.Case] = o
@@ -185,8 +221,8 @@ func TestRealKernel(t *testing.T) {
 				BootArgs: cases[i].BootArgs, Preload: cases[i].PreloadTwice, Outcome: o})
 		}
 		doc := map[string]any{
-			"kernel":   realkernel.DefaultKernel,
-			"qemu":     "qemu-system-x86_64 -accel tcg -cpu max -m 512 -smp 1 -nographic -no-reboot, append console=ttyS0 quiet panic=-1 + boot_args",
+			"kernel":   kernel,
+			"qemu":     fmt.Sprintf("qemu-system-x86_64 -accel tcg -cpu max -m %d -smp 1 -nographic -no-reboot, append console=ttyS0 quiet panic=-1 + boot_args", realkernel.MemoryMB),
 			"insmod":   "busybox insmod (finit_module, then init_module on failure); exit status = errno",
 			"outcomes": recs,
 		}
