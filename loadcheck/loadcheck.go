@@ -378,6 +378,9 @@ func (c *run) check() *Result {
 	if res := c.checkDuplicateExports(); res != nil {
 		return res
 	}
+	if c.t.Builtin[normalize(c.mod)] {
+		c.note("%s is built into the target kernel: if the built-in one has a /sys/module entry, mod_sysfs_setup refuses the module (\"module is already loaded\"), which kmodscope does not model", c.mod)
+	}
 	c.r.Loads = true
 	c.r.Taints = c.taintString()
 	return c.r
