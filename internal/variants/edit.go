@@ -225,3 +225,18 @@ func setThisModuleName(data []byte, old, repl string) ([]byte, error) {
 func sigTrailer(data []byte) (*modsig.Trailer, error) {
 	return modsig.Find(data)
 }
+
+// growSection adds n to a section's sh_size (its contents then overlap the
+// next section's bytes, which no loader check looks at).
+func growSection(data []byte, name string, n int) ([]byte, error) {
+	s, err := findSection(data, name)
+	if err != nil {
+		return nil, err
+	}
+	if s.off+s.size+n > len(data) {
+		return nil, fmt.Errorf("%s: growing by %d passes the end of the file", name, n)
+	}
+	out := clone(data)
+	binary.LittleEndian.PutUint64(out[s.hdrOff+32:], uint64(s.size+n))
+	return out, nil
+}
