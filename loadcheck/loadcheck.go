@@ -266,14 +266,9 @@ func (k *Kernel) Check(path string, m *ko.Module) *Result {
 func (k *Kernel) CheckBytes(path string, data []byte) *Result {
 	r := &Result{File: path}
 	c := &run{k: k, t: k.T, r: r, data: data, taints: map[byte]bool{}}
-	if m, err := ko.New(data); err == nil {
-		if tm, err := m.ThisModule(); err == nil {
-			c.mod = tm.Name
-		}
-	}
-	if c.mod == "" {
-		c.mod = ko.NameFromPath(path)
-	}
+	// Until loadInfo reads struct module's name (the kernel's mod->name),
+	// messages use the file's module name.
+	c.mod = ko.NameFromPath(path)
 	r.Module = c.mod
 	return c.check()
 }

@@ -82,13 +82,7 @@ func realKernelPredictions(t *testing.T, root, rel string) {
 	}
 	if only := os.Getenv("KMODSCOPE_REALKERNEL_ONLY"); only != "" {
 		// Development: boot only the variants whose name contains this.
-		var sel []realkernel.Case
-		for _, c := range cases {
-			if strings.Contains(c.Name, only) {
-				sel = append(sel, c)
-			}
-		}
-		cases = sel
+		cases = variants.Select(cases, only)
 	} else if len(cases) < 20 {
 		t.Fatalf("only %d variants", len(cases))
 	}

@@ -511,3 +511,17 @@ func Names() []string {
 	sort.Strings(n)
 	return n
 }
+
+// Select returns the cases whose name contains substr (all when it is "").
+func Select(cases []realkernel.Case, substr string) []realkernel.Case {
+	if substr == "" {
+		return cases
+	}
+	var sel []realkernel.Case
+	for _, c := range cases {
+		if strings.Contains(c.Name, substr) {
+			sel = append(sel, c)
+		}
+	}
+	return sel
+}

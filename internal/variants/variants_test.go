@@ -178,15 +178,7 @@ func TestRealKernel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if only := os.Getenv("KMODSCOPE_REALKERNEL_ONLY"); only != "" {
-		var sel []realkernel.Case
-		for _, c := range cases {
-			if strings.Contains(c.Name, only) {
-				sel = append(sel, c)
-			}
-		}
-		cases = sel
-	}
+	cases = Select(cases, os.Getenv("KMODSCOPE_REALKERNEL_ONLY"))
 	if d := os.Getenv("KMODSCOPE_REALKERNEL_KEEP"); d != "" {
 		realkernel.KeepDir = d // console logs and initramfs images per case
 	}
