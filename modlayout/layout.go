@@ -178,8 +178,8 @@ type Region struct {
 type Symtab struct {
 	Symbols     int    `json:"symbols"`      // entries of .symtab (nsrc)
 	CoreSymbols int    `json:"core_symbols"` // kept in core after init (ndst)
-	CoreBytes   uint64 `json:"core_bytes"`   // symbols + names + types in core data (before alignment)
-	InitBytes   uint64 `json:"init_bytes"`   // .symtab + .strtab + mod_kallsyms + types in init data
+	CoreBytes   uint64 `json:"core_bytes"`   // symbols + names + types in core data (before page alignment)
+	InitBytes   uint64 `json:"init_bytes"`   // .symtab + .strtab + mod_kallsyms + types in init data (before page alignment)
 }
 
 // Layout is the result of Compute.
@@ -537,11 +537,12 @@ func layoutSymtab(f *elfx.File, c Config, l *Layout, flags []uint64, symIdx int,
 	*p = alignUp(*p, word)
 	*p += 4 * word
 	*p += uint64(nsrc)
+	initBytes := *p - initStart
 	if !mem && c.StrictRWX {
 		*p = alignUp(*p, c.PageSize)
 	}
 	commitInit(p)
-	l.Symtab = &Symtab{Symbols: nsrc, CoreSymbols: ndst, CoreBytes: coreBytes, InitBytes: *p - initStart}
+	l.Symtab = &Symtab{Symbols: nsrc, CoreSymbols: ndst, CoreBytes: coreBytes, InitBytes: initBytes}
 	return nil
 }
 
