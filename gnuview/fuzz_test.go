@@ -55,7 +55,7 @@ func views(t *testing.T, data []byte) {
 	if d := gnuview.FileDescription(f); !strings.HasPrefix(d, "ELF ") {
 		t.Fatalf("file description %q", d)
 	}
-	for _, v := range []modlayout.Version{{6, 1}, {6, 12}} {
+	for _, v := range []modlayout.Version{{Major: 6, Minor: 1}, {Major: 6, Minor: 12}} {
 		l, err := modlayout.Compute(f, modlayout.DefaultConfig(f.Machine, v))
 		if err == nil && len(l.Sections) != len(f.Sections) {
 			t.Fatalf("layout has %d sections for %d", len(l.Sections), len(f.Sections))
