@@ -61,12 +61,18 @@ type toolCase struct {
 	ours []string // kmodscope command and flags
 	// batch: run the tools on many files at once (otherwise one file per run).
 	batch int
+	// plainOnly skips sets of compressed modules (the tool would see other names).
+	plainOnly bool
 }
 
 func compareTool(t *testing.T, tc toolCase, sets []moduleSet) {
 	tool := need(t, tc.tool)
 	for _, set := range sets {
 		files := set.files
+		if tc.plainOnly && compressed(files) {
+			t.Logf("%s, %s: compressed modules, skipped", tc.name, set.name)
+			continue
+		}
 		if set.name == "testdata" {
 			// The compressed fixtures too: kmodscope reads them directly.
 			more, _ := filepath.Glob(filepath.Join(repoRoot(t), "testdata", "modules", "*", "*.ko.*"))
@@ -147,7 +153,7 @@ func TestFile(t *testing.T) {
 	compareTool(t, toolCase{name: "file", tool: "file", args: nil, ours: []string{"file", "--elf-only"}, batch: 1}, sets[:1])
 	// Padded names: only where the reference tool sees the same names
 	// (no decompressed copies).
-	compareTool(t, toolCase{name: "file (padded)", tool: "file", args: nil, ours: []string{"file", "--elf-only"}, batch: 200}, sets[1:])
+	compareTool(t, toolCase{name: "file (padded)", tool: "file", args: nil, ours: []string{"file", "--elf-only"}, batch: 200, plainOnly: true}, sets[1:])
 	compareTool(t, toolCase{name: "file -b", tool: "file", args: []string{"-b"}, ours: []string{"file", "--elf-only", "-b"}, batch: 200}, sets)
 }
 
