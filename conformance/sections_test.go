@@ -136,7 +136,7 @@ func TestReadelfSections(t *testing.T) {
 
 func TestSize(t *testing.T) {
 	sets := moduleSets(t)
-	for _, v := range [][]string{{}, {"-A"}, {"-t"}, {"-x"}, {"-o", "-t"}, {"-G"}, {"-A", "-x"}, {"--format=sysv", "-o"}, {"-G", "-x", "-t"}} {
+	for _, v := range [][]string{{}, {"-A"}, {"-t"}, {"-x"}, {"-o", "-t"}, {"-G"}, {"-A", "-x"}, {"--format=sysv", "-o"}, {"-G", "-x", "-t"}, {"-A", "-t"}, {"--radix=16", "-t"}} {
 		s := sets
 		if len(v) > 0 {
 			s = sets[:min(len(sets), 2)] // variants on testdata and corpus; the default on everything
