@@ -264,8 +264,12 @@ func Compute(f *elfx.File, c Config) (*Layout, error) {
 	}
 	n := len(f.Sections)
 	flags := make([]uint64, n)
+	size := make([]uint64, n)
+	align := make([]uint64, n)
 	for i := range f.Sections {
 		flags[i] = uint64(f.Sections[i].Flags)
+		size[i] = f.Sections[i].Size
+		align[i] = f.Sections[i].Addralign
 	}
 	l := &Layout{Config: c, Model: "6.1", Sections: make([]Section, n), Approximations: []string{}}
 	if c.Version.ModuleMemory() {
@@ -302,6 +306,18 @@ func Compute(f *elfx.File, c Config) (*Layout, error) {
 			reason(i, "marked SHF_RO_AFTER_INIT by layout_and_allocate(): read-only once init has run")
 		}
 	}
+	// module_frob_arch_sections().
+	archNote := ""
+	if f.Machine == elf.EM_AARCH64 {
+		note, err := frobARM64(f, &c, flags, size, align)
+		if err != nil {
+			return nil, err
+		}
+		archNote = note
+		for i := range l.Sections {
+			l.Sections[i].Size = size[i]
+		}
+	}
 	placed := make([]bool, n)
 	sizes := map[string]uint64{}
 	strict := func(v uint64) uint64 {
@@ -310,10 +326,9 @@ func Compute(f *elfx.File, c Config) (*Layout, error) {
 		}
 		return v
 	}
-	place := func(i int, class Class, region string, size *uint64) {
-		s := &f.Sections[i]
-		off := alignUp(*size, s.Addralign)
-		*size = off + s.Size
+	place := func(i int, class Class, region string, total *uint64) {
+		off := alignUp(*total, align[i])
+		*total = off + size[i]
 		placed[i] = true
 		l.Sections[i].Class, l.Sections[i].Region, l.Sections[i].Offset = class, region, off
 	}
@@ -428,7 +443,9 @@ func Compute(f *elfx.File, c Config) (*Layout, error) {
 	l.Loading = l.Core + l.Init
 	switch f.Machine {
 	case elf.EM_X86_64, elf.EM_386:
-	case elf.EM_AARCH64, elf.EM_ARM:
+	case elf.EM_AARCH64:
+		l.Approximations = append(l.Approximations, archNote)
+	case elf.EM_ARM:
 		l.Approximations = append(l.Approximations, "module_frob_arch_sections() sizes the PLT sections (.plt, .init.plt) from the relocations at load time; their file sizes are used here")
 	case elf.EM_S390:
 		l.Approximations = append(l.Approximations, "module_frob_arch_sections() adds the GOT and PLT to the core text at load time; not counted here")

@@ -202,3 +202,49 @@ func TestParseVersion(t *testing.T) {
 		t.Error("ModuleMemory boundary is not 6.4")
 	}
 }
+
+// TestARM64PLTs: module_frob_arch_sections() makes .plt and .init.plt
+// executable NOBITS sections of (veneers + 1) PLT entries, cache-line
+// aligned, and .text.ftrace_trampoline two entries.
+func TestARM64PLTs(t *testing.T) {
+	files, _ := filepath.Glob("../testdata/modules/arm64/*.ko")
+	if len(files) == 0 {
+		t.Fatal("no arm64 fixtures")
+	}
+	for _, p := range files {
+		data, _, err := compression.ReadFile(p, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, err := elfx.New(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		l, err := modlayout.Compute(f, modlayout.DefaultConfig(f.Machine, mustVersion(t, "6.1")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen := 0
+		for _, s := range l.Sections {
+			switch s.Name {
+			case ".plt", ".init.plt":
+				seen++
+				want := modlayout.CoreText
+				if s.Name == ".init.plt" {
+					want = modlayout.InitText
+				}
+				if s.Class != want || s.Size < 12 || s.Size%12 != 0 || s.Offset%64 != 0 {
+					t.Errorf("%s %s: %s size %d at %#x", p, s.Name, s.Class, s.Size, s.Offset)
+				}
+			case ".text.ftrace_trampoline":
+				seen++
+				if s.Class != modlayout.CoreText || s.Size != 24 {
+					t.Errorf("%s %s: %s size %d", p, s.Name, s.Class, s.Size)
+				}
+			}
+		}
+		if seen != 3 {
+			t.Errorf("%s: %d of the 3 arm64 PLT sections", p, seen)
+		}
+	}
+}
