@@ -138,8 +138,8 @@ func TestSize(t *testing.T) {
 	sets := moduleSets(t)
 	for _, v := range [][]string{{}, {"-A"}, {"-t"}, {"-x"}, {"-o", "-t"}, {"-G"}, {"-A", "-x"}, {"--format=sysv", "-o"}, {"-G", "-x", "-t"}, {"-A", "-t"}, {"--radix=16", "-t"}} {
 		s := sets
-		if len(v) > 0 {
-			s = sets[:min(len(sets), 2)] // variants on testdata and corpus; the default on everything
+		if len(v) > 0 && !(len(v) == 1 && v[0] == "-A") {
+			s = sets[:min(len(sets), 2)] // variants on testdata and corpus; Berkeley and -A on everything
 		}
 		compareTool(t, toolCase{name: "size " + strings.Join(v, " "), tool: "size", args: v, ours: append([]string{"size"}, v...), batch: 200}, s)
 	}

@@ -224,15 +224,12 @@ var layoutMasks = [5]masks{
 var coreClasses = [5]Class{CoreText, CoreRodata, CoreROAfterInit, CoreData, ""}
 var initClasses = [5]Class{InitText, InitRodata, "", InitData, ""}
 
+// alignUp is the kernel's ALIGN(v, a ?: 1): mask arithmetic that assumes a
+// power of two and is reproduced as is for other (malformed) alignments.
 func alignUp(v, a uint64) uint64 {
 	if a <= 1 {
 		return v
 	}
-	if a&(a-1) == 0 {
-		return (v + a - 1) &^ (a - 1)
-	}
-	// The kernel's ALIGN() assumes a power of two; mimic its mask
-	// arithmetic for other values.
 	return (v + a - 1) &^ (a - 1)
 }
 
