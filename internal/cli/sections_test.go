@@ -2,9 +2,15 @@ package cli
 
 import (
 	"bytes"
+	"debug/elf"
 	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/kmodscope/kmodscope/internal/kotest"
 )
 
 func secRun(args ...string) (stdout, stderr string, code int) {
@@ -147,5 +153,67 @@ func TestSectionsMissingFile(t *testing.T) {
 		if code != ExitError || !strings.Contains(stderr, "/nonexistent/x.ko") || strings.Count(stderr, "\n") != 1 {
 			t.Errorf("%s: exit %d, stderr %q", cmd, code, stderr)
 		}
+	}
+}
+
+// TestSectionsBadInput runs sections, size and file (every mode) over
+// malformed modules: each either succeeds or prints one error line naming
+// the file, exits 1, and never panics.
+func TestSectionsBadInput(t *testing.T) {
+	good, err := os.ReadFile(secFixture)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	var files []string
+	add := func(name string, data []byte) {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, p)
+	}
+	mut := func(name string, fn func(b []byte)) {
+		b := bytes.Clone(good)
+		fn(b)
+		add(name, b)
+	}
+	add("empty.ko", nil)
+	add("text.ko", []byte("not a module at all, just text\n"))
+	add("badxz.ko.xz", []byte("\xfd7zXZ\x00garbage garbage garbage"))
+	mut("class.ko", func(b []byte) { b[elf.EI_CLASS] = 9 })
+	mut("shoff.ko", func(b []byte) { kotest.SetShoff(b, 1<<60) })
+	mut("shnum.ko", func(b []byte) { kotest.SetShnum(b, 0xfff0) })
+	n := int(kotest.Ehdr(good, kotest.EShnum))
+	for i := 1; i < n; i++ {
+		i := i
+		mut(fmt.Sprintf("size%d.ko", i), func(b []byte) { kotest.SetSectionSize(b, i, 1<<40) })
+		mut(fmt.Sprintf("link%d.ko", i), func(b []byte) { kotest.SetShdr(b, i, kotest.ShLink, 0xffff) })
+		mut(fmt.Sprintf("info%d.ko", i), func(b []byte) { kotest.SetShdr(b, i, kotest.ShInfo, 0xffffffff) })
+		mut(fmt.Sprintf("align%d.ko", i), func(b []byte) { kotest.SetShdr(b, i, kotest.ShAddralign, 3) })
+		mut(fmt.Sprintf("type%d.ko", i), func(b []byte) { kotest.SetShdr(b, i, kotest.ShType, uint64(elf.SHT_NULL)) })
+	}
+	for cut := 0; cut < len(good); cut += len(good) / 40 {
+		add(fmt.Sprintf("cut%d.ko", cut), good[:cut])
+	}
+	failed := 0
+	for _, cmd := range [][]string{{"sections"}, {"sections", "--readelf"}, {"sections", "--json"}, {"sections", "--kernel-version", "6.12"},
+		{"size"}, {"size", "-A"}, {"size", "--loaded"}, {"file"}} {
+		for _, p := range files {
+			_, stderr, code := secRun(append(append([]string(nil), cmd...), p)...)
+			switch code {
+			case ExitOK:
+			case ExitError:
+				failed++
+				if !strings.Contains(cmd[len(cmd)-1], "json") && (strings.Count(stderr, "\n") != 1 || !strings.Contains(stderr, p)) {
+					t.Errorf("%v %s: stderr %q, want one line naming the file", cmd, filepath.Base(p), stderr)
+				}
+			default:
+				t.Errorf("%v %s: exit %d", cmd, filepath.Base(p), code)
+			}
+		}
+	}
+	if failed == 0 {
+		t.Error("no malformed input was refused")
 	}
 }
