@@ -197,6 +197,9 @@ func Strip(image []byte, opt Options) (*Result, error) {
 	if _, err := g.Symbols(); err != nil {
 		return nil, fmt.Errorf("internal error: the stripped symbol table does not parse: %w", err)
 	}
+	if err := Verify(image, out, opt.Mode); err != nil {
+		return nil, err
+	}
 	res := &Result{Image: out, RemovedSymbols: st.removedSyms, Symbols: st.nsyms}
 	for i := range f.Sections {
 		if i > 0 && st.newIdx[i] < 0 {
