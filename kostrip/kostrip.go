@@ -384,10 +384,10 @@ func (st *stripper) planSymbols() error {
 		}
 	}
 	st.newSym = make([]int32, len(syms))
-	firstGlobal := int(st.symtab.Info)
+	keep := make([]bool, len(syms))
 	for i := range syms {
 		sym := &syms[i]
-		keep := i == 0 || st.keepSymbol(sym, used[i])
+		keep[i] = i == 0 || st.keepSymbol(sym, used[i])
 		if i > 0 && sym.Shndx > 0 && sym.Shndx < uint32(elf.SHN_LORESERVE) {
 			if int(sym.Shndx) >= len(f.Sections) {
 				return &elfx.FormatError{Section: st.symtab.Name, Off: int64(st.symtab.Offset), Msg: fmt.Sprintf("symbol %d (%s) is defined in section %d, which does not exist", i, sym.Name, sym.Shndx)}
@@ -396,18 +396,26 @@ func (st *stripper) planSymbols() error {
 				if used[i] {
 					return &RefusedError{Section: f.Sections[sym.Shndx].Name, Reason: fmt.Sprintf("it defines symbol %q, which relocations in %s use", symName(sym, f), usedBy[i])}
 				}
-				keep = false
+				keep[i] = false
 			}
 		}
-		if !keep {
+		if !keep[i] {
 			st.newSym[i] = -1
 			st.removedSyms++
-			continue
 		}
-		st.newSym[i] = int32(st.nsyms)
-		st.nsyms++
-		if i < firstGlobal {
-			st.nlocals++
+	}
+	// Local symbols first (the ELF rule; real modules already follow it,
+	// so their order is unchanged), then the others, each in input order.
+	for pass := 0; pass < 2; pass++ {
+		for i := range syms {
+			if !keep[i] || (syms[i].Bind() == elf.STB_LOCAL) != (pass == 0) {
+				continue
+			}
+			st.newSym[i] = int32(st.nsyms)
+			st.nsyms++
+			if pass == 0 {
+				st.nlocals++
+			}
 		}
 	}
 	return nil
@@ -505,6 +513,9 @@ func (b *strtabBuilder) offset(s string) uint32 {
 	return b.off[s]
 }
 
+// maxFileAlign caps the file offset alignment of a section.
+const maxFileAlign = 4096
+
 // write lays out and serialises the new image.
 func (st *stripper) write() ([]byte, error) {
 	f := st.f
@@ -549,12 +560,13 @@ func (st *stripper) write() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	symData := make([]byte, 0, st.nsyms*entsize)
+	symData := make([]byte, st.nsyms*entsize)
 	for i := range st.syms {
 		if st.newSym[i] < 0 {
 			continue
 		}
-		e := append([]byte(nil), raw[i*entsize:(i+1)*entsize]...)
+		e := symData[int(st.newSym[i])*entsize : int(st.newSym[i]+1)*entsize]
+		copy(e, raw[i*entsize:(i+1)*entsize])
 		s := &st.syms[i]
 		shndx := s.Shndx
 		if shndx > 0 && shndx < uint32(elf.SHN_LORESERVE) {
@@ -568,7 +580,6 @@ func (st *stripper) write() ([]byte, error) {
 		} else {
 			bo.PutUint16(e[14:], uint16(shndx))
 		}
-		symData = append(symData, e...)
 	}
 	contents[st.symtab.Index] = symData
 	// Relocations and groups.
@@ -608,6 +619,10 @@ func (st *stripper) write() ([]byte, error) {
 		off, size uint64
 	}
 	pos := make([]placed, len(f.Sections))
+	// Sections of a sane file do not overlap, so the output is at most the
+	// input plus alignment padding; a hostile file whose section headers
+	// all point at the same bytes must not make us allocate gigabytes.
+	limit := 2*f.Size() + 16<<20
 	for i := 1; i < len(f.Sections); i++ {
 		if st.newIdx[i] < 0 {
 			continue
@@ -623,11 +638,14 @@ func (st *stripper) write() ([]byte, error) {
 		if align == 0 {
 			align = 1
 		}
-		if align > 1<<16 {
-			align = 1 << 16 // the file offset need not honour absurd alignments
+		if align > maxFileAlign {
+			align = maxFileAlign // the loader aligns in memory, not in the file
 		}
-		for uint64(len(out))%align != 0 {
-			out = append(out, 0)
+		if pad := (align - uint64(len(out))%align) % align; pad > 0 {
+			out = append(out, make([]byte, pad)...)
+		}
+		if int64(len(out))+int64(len(data)) > limit {
+			return nil, &elfx.FormatError{Section: s.Name, Off: s.HdrOff, Msg: fmt.Sprintf("the sections overlap or are padded beyond reason: the output would exceed %d bytes for a %d-byte input", limit, f.Size())}
 		}
 		size := s.Size
 		if s.Type != elf.SHT_NOBITS {

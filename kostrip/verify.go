@@ -62,12 +62,17 @@ func Verify(before, after []byte, mode Mode) error {
 			if errB != nil {
 				return fmt.Errorf("internal error: stripping broke the imported symbols: %w", errB)
 			}
-			have := map[ko.Import]bool{}
+			type key struct {
+				name   string
+				crc    uint64
+				hasCRC bool
+			}
+			have := map[key]bool{}
 			for _, im := range ia {
-				have[im] = true
+				have[key{im.Name, im.CRC, im.HasCRC}] = true
 			}
 			for _, im := range ib {
-				if !have[im] {
+				if !have[key{im.Name, im.CRC, im.HasCRC}] {
 					return fmt.Errorf("internal error: stripping changed the import of %s", im.Name)
 				}
 			}
