@@ -406,8 +406,11 @@ func (st *stripper) planSymbols() error {
 	}
 	// Local symbols first (the ELF rule; real modules already follow it,
 	// so their order is unchanged), then the others, each in input order.
+	if len(syms) > 0 {
+		st.newSym[0], st.nsyms, st.nlocals = 0, 1, 1 // the null symbol
+	}
 	for pass := 0; pass < 2; pass++ {
-		for i := range syms {
+		for i := 1; i < len(syms); i++ {
 			if !keep[i] || (syms[i].Bind() == elf.STB_LOCAL) != (pass == 0) {
 				continue
 			}
@@ -529,7 +532,7 @@ func (st *stripper) write() ([]byte, error) {
 	contents := make(map[int][]byte)
 	// .shstrtab
 	var shs strtabBuilder
-	for i := range f.Sections {
+	for i := 1; i < len(f.Sections); i++ {
 		if st.newIdx[i] >= 0 {
 			shs.add(f.Sections[i].Name)
 		}
@@ -542,7 +545,7 @@ func (st *stripper) write() ([]byte, error) {
 		return nil, &RefusedError{Section: f.Sections[strIdx].Name, Reason: "it holds the symbol names the kernel resolves"}
 	}
 	var strs strtabBuilder
-	for i := range st.syms {
+	for i := 1; i < len(st.syms); i++ {
 		if st.newSym[i] >= 0 {
 			strs.add(st.syms[i].Name)
 		}
@@ -562,8 +565,8 @@ func (st *stripper) write() ([]byte, error) {
 	}
 	symData := make([]byte, st.nsyms*entsize)
 	for i := range st.syms {
-		if st.newSym[i] < 0 {
-			continue
+		if st.newSym[i] < 0 || i == 0 {
+			continue // entry 0 is written as the all-zero null symbol
 		}
 		e := symData[int(st.newSym[i])*entsize : int(st.newSym[i]+1)*entsize]
 		copy(e, raw[i*entsize:(i+1)*entsize])

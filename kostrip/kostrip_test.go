@@ -371,6 +371,7 @@ func TestBadInput(t *testing.T) {
 		{"not elf", []byte("PK\x03\x04 zip"), "not an ELF file"},
 		{"executable", mut(func(b []byte) { kotest.SetEhdr(b, kotest.EType, uint64(elf.ET_EXEC)) }), "not ET_REL"},
 		{"shoff beyond", mut(func(b []byte) { kotest.SetShoff(b, 1<<60) }), "beyond the end"},
+		{"shstrtab SHT_NULL", mut(func(b []byte) { kotest.SetShdr(b, f.Shstrndx, kotest.ShType, uint64(elf.SHT_NULL)) }), "section name table"},
 		{"symtab size", mut(func(b []byte) { kotest.SetSectionSize(b, sym, kotest.SectionSize(b, sym)-1) }), "multiple"},
 		{"symtab link", mut(func(b []byte) { kotest.SetShdr(b, sym, kotest.ShLink, 0) }), "string table"},
 		{"reloc symbol", mut(func(b []byte) {
