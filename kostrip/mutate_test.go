@@ -37,7 +37,6 @@ func TestRandomMutations(t *testing.T) {
 			again, err := kostrip.Strip(res.Image, opt)
 			if err != nil || !bytes.Equal(again.Image, res.Image) {
 
-
 				t.Fatalf("%v mutation %d: not a fixed point: %v", tg, i, err)
 			}
 		}
