@@ -146,6 +146,17 @@ func TestStripRealKernel(t *testing.T) {
 		variant("strip-debug", "--strip-debug"),
 		variant("strip-unneeded", "--strip-unneeded"),
 	}
+	// Control: what kmodscope strip refuses (--strip-all, done here by GNU
+	// strip) the kernel refuses too, so the harness does see a broken module.
+	if _, err := exec.LookPath("strip"); err == nil {
+		c := variant("unstripped-deps-gnu-strip-all")
+		c.Name = "gnu-strip-all"
+		c.Module = filepath.Join(dir, "kmsuser-strip-all.ko")
+		if _, err := tool(t, "strip", "--strip-all", mods["kmsuser"], "-o", c.Module); err != nil {
+			t.Fatal(err)
+		}
+		cases = append(cases, c)
+	}
 	for _, kernel := range kernels {
 		t.Run(filepath.Base(kernel), func(t *testing.T) {
 			outcomes, err := realkernel.Run(context.Background(), kernel, cases, 2)
@@ -158,6 +169,14 @@ func TestStripRealKernel(t *testing.T) {
 					if strings.HasPrefix(s, "dep ") && !strings.HasSuffix(s, ": 0") {
 						t.Errorf("%s: insmod of a dependency failed: %s (%v)", c.Name, s, o.Setup)
 					}
+				}
+				if c.Name == "gnu-strip-all" {
+					if o.Loaded() || o.Errno != "ENOEXEC" || !strings.Contains(strings.Join(o.Dmesg, "\n"), "module has no symbols (stripped?)") {
+						t.Errorf("%s: the kernel did not refuse a module without symbols: exit %d %s, dmesg %q", c.Name, o.ExitStatus, o.Errno, o.Dmesg)
+					} else {
+						t.Logf("%s on %s: refused as kmodscope strip -s predicts: %s %q", c.Name, filepath.Base(kernel), o.Errno, o.Dmesg)
+					}
+					continue
 				}
 				if !o.Loaded() {
 					t.Errorf("%s: insmod kmsuser failed: exit %d %s: %s; dmesg %q", c.Name, o.ExitStatus, o.Errno, o.InsmodStderr, o.Dmesg)
