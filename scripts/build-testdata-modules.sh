@@ -4,18 +4,22 @@
 # to OUTDIR (default testdata/modules/amd64/built).
 #
 #   scripts/build-testdata-modules.sh [OUTDIR]
-#   KDIR=/usr/src/linux-headers-6.1.0-56-amd64 scripts/build-testdata-modules.sh /tmp/out
+#   KDIR=/usr/src/linux-headers-6.1.0-57-amd64 scripts/build-testdata-modules.sh /tmp/out
 #
-# Needs: make, gcc, linux-headers-6.1.0-56-amd64 (which pulls linux-kbuild-6.1).
+# Needs: make, gcc, linux-headers-amd64 (which pulls linux-kbuild-6.1).
 # The sources are copied to a scratch directory so testdata/src stays clean;
 # kmsuser is built against kmsdebug's Module.symvers (KBUILD_EXTRA_SYMBOLS),
 # so its __versions entry for kmsdebug_add carries the real CRC.
 set -eu
 here=$(cd "$(dirname "$0")/.." && pwd)
-KDIR=${KDIR:-/usr/src/linux-headers-6.1.0-56-amd64}
+# Default: the newest installed Debian 6.1 amd64 headers (CI installs
+# linux-headers-amd64, the release scripts/fetch-debian-kernel.sh fetches).
+if [ -z "${KDIR:-}" ]; then
+	KDIR=$(ls -d /usr/src/linux-headers-6.1.*-amd64 2>/dev/null | sort -V | tail -1)
+fi
 out=${1:-$here/testdata/modules/amd64/built}
 if [ ! -f "$KDIR/Makefile" ]; then
-	echo "build-testdata-modules: no kernel headers at $KDIR (apt-get install linux-headers-6.1.0-56-amd64)" >&2
+	echo "build-testdata-modules: no kernel headers at $KDIR (apt-get install linux-headers-amd64)" >&2
 	exit 1
 fi
 work=$(mktemp -d "${TMPDIR:-/tmp}/kmstest.XXXXXX")
