@@ -600,3 +600,46 @@ func TestGenManScript(t *testing.T) {
 		}
 	}
 }
+
+// FuzzComplete: any command line (words separated by NUL) completes
+// without a panic, and every candidate starts with the current word.
+func FuzzComplete(f *testing.F) {
+	for _, s := range []string{"", "in", "info\x00-b\x00/\x00-k\x00", "check\x00--policy=u", "sig\x00verify\x00--cert",
+		"info\x00-kb\x00-", "info\x00--\x00-", "sig\x00\x00", "size\x00-A\x00--format=", "info\x00-F"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, line string) {
+		words := strings.Split(line, "\x00")
+		cands, _ := completeWords(words)
+		cur := words[len(words)-1]
+		for _, c := range cands {
+			if !strings.HasPrefix(c.value, cur) {
+				t.Errorf("completing %q: candidate %q does not start with %q", words, c.value, cur)
+			}
+		}
+	})
+}
+
+// FuzzRoff: escaped text never starts a line with a control character
+// and every backslash starts one of the escapes roff writes.
+func FuzzRoff(f *testing.F) {
+	for _, s := range []string{".TH", "a\\b", "--x", "'q", "\u00e9\n.x", "\t\x01"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		out := roff(s)
+		for _, l := range strings.Split(out, "\n") {
+			if strings.HasPrefix(l, ".") || strings.HasPrefix(l, "'") {
+				t.Errorf("roff(%q): line %q starts with a control character", s, l)
+			}
+			for i := 0; i < len(l); i++ {
+				if l[i] == '\\' {
+					if i+1 == len(l) || !strings.ContainsRune("e-[&", rune(l[i+1])) {
+						t.Errorf("roff(%q): stray backslash in %q", s, l)
+					}
+					i++
+				}
+			}
+		}
+	})
+}
