@@ -15,7 +15,7 @@ import (
 )
 
 func init() {
-	register(command{name: "info", summary: "show module information exactly like kmod's modinfo (or --json)", run: runInfo})
+	register(command{name: "info", summary: "show module information exactly like kmod's modinfo (or --json)", run: runInfo, args: argModules})
 }
 
 const infoSynopsis = "kmodscope info [-F FIELD] [-0] [-a|-d|-l|-p|-n] [-m] [-b BASEDIR] [-k RELEASE] [--json] MODULE..."
