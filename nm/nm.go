@@ -324,15 +324,26 @@ func Select(syms []Symbol, opt *Options) []Symbol {
 	if opt.NoSort {
 		return out
 	}
-	cmp := compareName
-	if opt.Numeric {
-		cmp = compareNumeric
-	}
+	numeric := opt.Numeric
+	sign := 1
 	if opt.Reverse {
-		slices.SortStableFunc(out, func(a, b Symbol) int { return -cmp(&a, &b) })
-	} else {
-		slices.SortStableFunc(out, func(a, b Symbol) int { return cmp(&a, &b) })
+		sign = -1
 	}
+	// glibc's qsort is a stable merge sort: ties keep symbol table order,
+	// in both directions. An unstable sort with the index as the last key
+	// gives the same order, faster.
+	slices.SortFunc(out, func(a, b Symbol) int {
+		var c int
+		if numeric {
+			c = compareNumeric(&a, &b)
+		} else {
+			c = compareName(&a, &b)
+		}
+		if c != 0 {
+			return sign * c
+		}
+		return a.Index - b.Index
+	})
 	return out
 }
 
