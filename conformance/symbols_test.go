@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/kmodscope/kmodscope/compression"
+	"github.com/kmodscope/kmodscope/internal/kotest"
 	"github.com/kmodscope/kmodscope/internal/relocgen"
 	"github.com/kmodscope/kmodscope/reloc"
 )
@@ -193,4 +194,30 @@ func TestConformanceRelocTypeNames(t *testing.T) {
 		}
 	}
 	t.Logf("relocation type names: %d (machine, type) pairs agree with readelf", n)
+}
+
+// TestConformanceSymbolZoo writes kotest.SymbolZoo (one symbol of every
+// kind nm and readelf tell apart, in sections of every flag combination)
+// for every Debian architecture and compares nm, in all variants, and
+// readelf -rW with kmodscope on it.
+func TestConformanceSymbolZoo(t *testing.T) {
+	nm, readelf := need(t, "nm"), need(t, "readelf")
+	dir := t.TempDir()
+	var files []string
+	for _, tg := range relocgen.Targets {
+		p := filepath.Join(dir, fmt.Sprintf("zoo-%s.o", strings.ToLower(strings.TrimPrefix(tg.Machine.String(), "EM_"))))
+		if err := os.WriteFile(p, kotest.SymbolZoo(tg.Class, tg.Order, tg.Machine), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, p)
+	}
+	variants := append(append([][]string(nil), nmVariants...), nmExtraVariants...)
+	for _, f := range files {
+		for _, v := range variants {
+			compareTool(t, nm, v, append([]string{"symbols", "--nm"}, v...), []string{f}, 1)
+		}
+		compareTool(t, readelf, []string{"-rW"}, []string{"relocs", "--readelf"}, []string{f}, 1)
+	}
+	compareTool(t, nm, []string{"-a"}, []string{"symbols", "--nm", "-a"}, files, len(files))
+	t.Logf("symbol zoo: %d architectures, %d nm variants and readelf -rW identical", len(files), len(variants))
 }

@@ -21,7 +21,7 @@
 //   - without -a, section and file symbols (BSF_DEBUGGING) are hidden, and
 //     so are the target's "special" symbols: ARM mapping symbols ($a, $t,
 //     $d...), AArch64's ($x, $d...), RISC-V's ($x, $d, $xrv..., local .L
-//     labels and empty names);
+//     labels and empty names), MIPS's local labels (.L..., ..., _.L_...);
 //   - on ARM a Thumb function's value has bit 0 cleared;
 //   - the default order is by name with strcoll in the C/C.UTF-8 locale
 //     (byte order), an empty name first, ties in symbol table order (glibc's
@@ -271,6 +271,8 @@ func isSpecial(m elf.Machine, name string) bool {
 			return false
 		}
 		return len(name) == 2 || name[2] == '.'
+	case elf.EM_MIPS:
+		return isLocalLabel(name)
 	case elf.EM_RISCV:
 		return name == "" || isLocalLabel(name) || name == "$d" || name == "$x" || strings.HasPrefix(name, "$xrv")
 	}

@@ -86,11 +86,33 @@ func AppendReadelfSection(dst []byte, f *elfx.File, s *elfx.Section) ([]byte, er
 		}
 		if e.SymIndex != 0 {
 			dst = append(dst, ' ')
-			dst = appendHex(dst, e.SymValue, width)
-			if is64 {
-				dst = append(dst, ' ')
+			if e.ifunc {
+				// readelf shows "name()" instead of an IFUNC's value: it is
+				// called to get the address.
+				w := 14
+				if !is64 {
+					w = 8
+				}
+				n := len(dst)
+				if e.nameOff == 0 {
+					dst = append(dst, "??"...)
+				} else {
+					dst = appendPrintable(dst, e.Symbol)
+				}
+				l := len(dst) - n
+				dst = append(dst, "()"...)
+				pad := 1
+				if l <= w {
+					pad = w + 1 - l
+				}
+				dst = appendPadded(dst, " ", pad)
 			} else {
-				dst = append(dst, "   "...)
+				dst = appendHex(dst, e.SymValue, width)
+				if is64 {
+					dst = append(dst, ' ')
+				} else {
+					dst = append(dst, "   "...)
+				}
 			}
 			dst = appendPrintable(dst, e.Symbol)
 			if rela {

@@ -50,6 +50,10 @@ type Entry struct {
 	SymValue  uint64 `json:"sym_value"`
 	Addend    int64  `json:"addend"`
 	HasAddend bool   `json:"rela"`
+	SymType   string `json:"sym_type,omitempty"`
+
+	ifunc   bool
+	nameOff uint32
 }
 
 // Info returns r_info the way readelf shows it.
@@ -118,6 +122,10 @@ func Entries(f *elfx.File, s *elfx.Section) ([]Entry, error) {
 			}
 			sym := &syms[r.Sym]
 			e.Symbol, e.SymValue = SymbolName(f, sym), sym.Value
+			e.ifunc, e.nameOff = sym.Type() == elf.STT_GNU_IFUNC, sym.NameOff
+			if e.ifunc {
+				e.SymType = "IFUNC"
+			}
 		}
 	}
 	return out, nil
