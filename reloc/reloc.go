@@ -9,6 +9,7 @@ import (
 	"debug/elf"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/kmodscope/kmodscope/elfx"
 )
@@ -24,12 +25,48 @@ func TypeName(m elf.Machine, t uint32) (string, bool) {
 	return n, ok
 }
 
-// Name returns TypeName or, for an unknown type, "unrecognized: 0x..".
+// Name returns TypeName or, for a type readelf 2.40 does not know, the
+// name debug/elf gives it (newer types such as R_LARCH_64_PCREL, which
+// Debian's loong64 modules use), or "unrecognized: <hex>".
 func Name(m elf.Machine, t uint32) string {
 	if n, ok := TypeName(m, t); ok {
 		return n
 	}
+	if n, ok := goName(m, t); ok {
+		return n
+	}
 	return "unrecognized: " + strconv.FormatUint(uint64(t), 16)
+}
+
+// goName is debug/elf's name for t, when it has one.
+func goName(m elf.Machine, t uint32) (string, bool) {
+	var s string
+	switch m {
+	case elf.EM_X86_64:
+		s = elf.R_X86_64(t).String()
+	case elf.EM_386:
+		s = elf.R_386(t).String()
+	case elf.EM_AARCH64:
+		s = elf.R_AARCH64(t).String()
+	case elf.EM_ARM:
+		s = elf.R_ARM(t).String()
+	case elf.EM_PPC64:
+		s = elf.R_PPC64(t).String()
+	case elf.EM_S390:
+		s = elf.R_390(t).String()
+	case elf.EM_MIPS:
+		s = elf.R_MIPS(t).String()
+	case elf.EM_RISCV:
+		s = elf.R_RISCV(t).String()
+	case elf.EM_LOONGARCH:
+		s = elf.R_LARCH(t).String()
+	default:
+		return "", false
+	}
+	if !strings.HasPrefix(s, "R_") || strings.Contains(s, "+") {
+		return "", false
+	}
+	return s, true
 }
 
 // Entry is one relocation with its symbol resolved.

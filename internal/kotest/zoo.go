@@ -48,7 +48,7 @@ func SymbolZoo(class elf.Class, order binary.ByteOrder, machine elf.Machine) []b
 	line := sec(".stab", elf.SHT_PROGBITS, 0, 12)
 	addr := sec(".data.addr", elf.SHT_PROGBITS, elf.SHF_ALLOC|elf.SHF_WRITE, 16)
 	b.Section(addr).Addr = 0x1000
-	symtabIdx := b.SymtabIndex() + 1 // after the relocation section added below
+	symtabIdx := addr + 2 // .symtab comes after the relocation section added below
 
 	local := func(name string, typ elf.SymType, s int, v, size uint64) int {
 		return b.AddSymbol(Symbol{Name: name, Value: v, Size: size, Bind: elf.STB_LOCAL, Type: typ, Section: s})
