@@ -285,4 +285,3 @@ func FuzzSymbols(f *testing.F) {
 		}
 	})
 }
-
