@@ -264,9 +264,9 @@ func symbolsTable(out *jobOut, res *symbolsResult, p string, many bool, f *elfx.
 	if !f.Is64() {
 		vw = 8
 	}
-	fmt.Fprintf(w, "%*s  %-*s %-7s %-6s %-9s %-2s %-24s %s\n", 5, "NUM", vw, "VALUE", "SIZE", "TYPE", "BIND VIS", "NM", "SECTION", "NAME")
+	fmt.Fprintf(w, "%5s  %-*s %7s %-7s %-6s %-9s %-2s  %-24s %s\n", "NUM", vw, "VALUE", "SIZE", "TYPE", "BIND", "VIS", "NM", "SECTION", "NAME")
 	for _, j := range res.Symbols {
-		fmt.Fprintf(w, "%5d  %0*x %7d %-7s %-6s %-9s %s  %-24s %s\n", j.Index, vw, j.Value, j.Size, j.Type, j.Binding, j.Visibility, j.NM, j.Section, j.Name)
+		fmt.Fprintf(w, "%5d  %0*x %7d %-7s %-6s %-9s %-2s  %-24s %s\n", j.Index, vw, j.Value, j.Size, j.Type, j.Binding, j.Visibility, j.NM, j.Section, j.Name)
 	}
 	return nil
 }
@@ -409,8 +409,6 @@ func symbolsExported(out *jobOut, res *symbolsResult, p string, many bool, m *ko
 		fmt.Fprintf(w, "%s\t%s", crc, e.Name)
 		if e.GPLOnly {
 			w.WriteString("\tGPL-only")
-		} else {
-			w.WriteString("\t")
 		}
 		if e.Namespace != "" {
 			fmt.Fprintf(w, "\tnamespace %s", e.Namespace)

@@ -68,15 +68,21 @@ func badModules(t *testing.T) map[string]string {
 	rela := f.Section(".rela.gnu.linkonce.this_module").Index
 	mut := func(fn func(b []byte) []byte) []byte { return fn(bytes.Clone(good)) }
 	cases := map[string][]byte{
-		"empty":           nil,
-		"not-elf":         []byte("PK\x03\x04 a zip archive, not a module"),
-		"truncated":       good[:len(good)/2],
-		"symtab-size":     mut(func(b []byte) []byte { kotest.SetSectionSize(b, symtab, kotest.SectionSize(b, symtab)-5); return b }),
-		"symtab-beyond":   mut(func(b []byte) []byte { kotest.SetSectionOffset(b, symtab, 1<<40); return b }),
-		"symtab-link":     mut(func(b []byte) []byte { kotest.SetShdr(b, symtab, kotest.ShLink, 1); return b }),
-		"name-off":        mut(func(b []byte) []byte { kotest.Patch(b, int(kotest.SectionOffset(b, symtab))+24*2, 0xff, 0xff, 0xff, 0x7f); return b }),
-		"rela-size":       mut(func(b []byte) []byte { kotest.SetSectionSize(b, rela, kotest.SectionSize(b, rela)-1); return b }),
-		"rela-sym":        mut(func(b []byte) []byte { kotest.Patch(b, int(kotest.SectionOffset(b, rela))+12, 0xff, 0xff, 0, 0); return b }),
+		"empty":         nil,
+		"not-elf":       []byte("PK\x03\x04 a zip archive, not a module"),
+		"truncated":     good[:len(good)/2],
+		"symtab-size":   mut(func(b []byte) []byte { kotest.SetSectionSize(b, symtab, kotest.SectionSize(b, symtab)-5); return b }),
+		"symtab-beyond": mut(func(b []byte) []byte { kotest.SetSectionOffset(b, symtab, 1<<40); return b }),
+		"symtab-link":   mut(func(b []byte) []byte { kotest.SetShdr(b, symtab, kotest.ShLink, 1); return b }),
+		"name-off": mut(func(b []byte) []byte {
+			kotest.Patch(b, int(kotest.SectionOffset(b, symtab))+24*2, 0xff, 0xff, 0xff, 0x7f)
+			return b
+		}),
+		"rela-size": mut(func(b []byte) []byte { kotest.SetSectionSize(b, rela, kotest.SectionSize(b, rela)-1); return b }),
+		"rela-sym": mut(func(b []byte) []byte {
+			kotest.Patch(b, int(kotest.SectionOffset(b, rela))+12, 0xff, 0xff, 0, 0)
+			return b
+		}),
 		"huge-shnum":      mut(func(b []byte) []byte { kotest.SetShnum(b, 0xffff); return b }),
 		"bad-compression": []byte("\xfd7zXZ\x00\x00\x04garbage garbage garbage"),
 	}
