@@ -109,7 +109,7 @@ var nmVariants = [][]string{{}, {"-a"}, {"-u"}}
 
 // Only on the committed modules and the corpus: the other orders and
 // filters, with sizes.
-var nmExtraVariants = [][]string{{"-g"}, {"-n"}, {"-r"}, {"-p"}, {"-S"}, {"-a", "-n", "-S"}, {"-g", "-r", "-S"}, {"-a", "-p"}, {"-u", "-n"}, {"--defined-only"}, {"-D"}, {"--special-syms"}}
+var nmExtraVariants = [][]string{{"-g"}, {"-n"}, {"-r"}, {"-p"}, {"-S"}, {"-a", "-n", "-S"}, {"-g", "-r", "-S"}, {"-a", "-p"}, {"-u", "-n"}, {"--defined-only"}, {"-D"}, {"--special-syms"}, {"--size-sort"}, {"--size-sort", "-a", "-S", "-r"}}
 
 // TestConformanceNM compares `kmodscope symbols --nm` with GNU nm, byte for
 // byte, on every module set.

@@ -51,6 +51,7 @@ type Options struct {
 	Size        bool // -S
 	Dynamic     bool // -D: an ET_REL module has no dynamic symbols
 	Special     bool // --special-syms
+	SizeSort    bool // --size-sort
 }
 
 // Symbol is one symbol as nm sees it.
@@ -65,6 +66,13 @@ type Symbol struct {
 	External bool
 	Debug    bool // section or file symbol (hidden without -a)
 	Special  bool // target-special symbol (hidden without --special-syms)
+	Abs      bool // absolute (SHN_ABS or a section BFD makes none for)
+	// Section is the symbol's section index (-1 when absolute, undefined
+	// or common); SecAddr and SecSize are that section's address and size.
+	Section          int
+	SecAddr, SecSize uint64
+	File             bool // STT_FILE
+	SectionSym       bool // STT_SECTION
 }
 
 // bfd section flags, as _bfd_elf_make_section_from_shdr sets them.
@@ -207,6 +215,12 @@ func Symbols(f *elfx.File) ([]Symbol, error) {
 			sec = int(r.Shndx)
 		}
 		s.External = global || weak || unique
+		s.Section = sec
+		if sec >= 0 {
+			s.SecAddr, s.SecSize = f.Sections[sec].Addr, f.Sections[sec].Size
+		}
+		s.File, s.SectionSym = typ == elf.STT_FILE, typ == elf.STT_SECTION
+		s.Abs = sec < 0 && r.Shndx != uint32(elf.SHN_UNDEF) && r.Shndx != uint32(elf.SHN_COMMON)
 		var c byte
 		switch {
 		case r.Shndx == uint32(elf.SHN_COMMON):
@@ -319,12 +333,18 @@ func Select(syms []Symbol, opt *Options) []Symbol {
 		if keep && !opt.Special && s.Special {
 			keep = false
 		}
+		if keep && opt.SizeSort && (s.Abs || s.Undef) {
+			keep = false
+		}
 		if keep {
 			out = append(out, *s)
 		}
 	}
 	if opt.NoSort {
 		return out
+	}
+	if opt.SizeSort {
+		return sortBySize(out, opt.Reverse)
 	}
 	numeric := opt.Numeric
 	sign := 1
@@ -378,6 +398,86 @@ func compareNumeric(a, b *Symbol) int {
 	return compareName(a, b)
 }
 
+// sortBySize is nm's sort_symbols_by_size: order by value (then section
+// address, compiler markers and file symbols first, name), give each symbol
+// its ELF size (section symbols: the distance to the next symbol of the same
+// section or to the section's end), drop those of size 0, and order by size
+// then name. Size then replaces the symbol's printed value (see Append).
+func sortBySize(syms []Symbol, reverse bool) []Symbol {
+	slices.SortFunc(syms, func(a, b Symbol) int {
+		if c := sizeForward1(&a, &b); c != 0 {
+			return c
+		}
+		return a.Index - b.Index
+	})
+	out := syms[:0]
+	for i := range syms {
+		s := syms[i]
+		sz := s.Size
+		if s.SectionSym {
+			if i+1 < len(syms) && syms[i+1].Section == s.Section {
+				sz = syms[i+1].Value - s.Value
+			} else {
+				sz = s.SecAddr + s.SecSize - s.Value
+			}
+		}
+		if sz != 0 {
+			s.Size = sz
+			out = append(out, s)
+		}
+	}
+	slices.SortStableFunc(out, func(a, b Symbol) int {
+		if a.Size != b.Size {
+			if (a.Size < b.Size) != reverse {
+				return -1
+			}
+			return 1
+		}
+		c := compareName(&a, &b)
+		if reverse {
+			return -c
+		}
+		return c
+	})
+	return out
+}
+
+func sizeForward1(a, b *Symbol) int {
+	if a.Value != b.Value {
+		if a.Value < b.Value {
+			return -1
+		}
+		return 1
+	}
+	if a.SecAddr != b.SecAddr {
+		if a.SecAddr < b.SecAddr {
+			return -1
+		}
+		return 1
+	}
+	af := strings.Contains(a.Name, "gnu_compiled") || strings.Contains(a.Name, "gcc2_compiled")
+	bf := strings.Contains(b.Name, "gnu_compiled") || strings.Contains(b.Name, "gcc2_compiled")
+	if af != bf {
+		if af {
+			return -1
+		}
+		return 1
+	}
+	af, bf = fileSymbol(a), fileSymbol(b)
+	if af != bf {
+		if af {
+			return -1
+		}
+		return 1
+	}
+	return compareName(a, b)
+}
+
+func fileSymbol(s *Symbol) bool {
+	n := s.Name
+	return s.File || len(n) > 2 && n[len(n)-2] == '.' && (n[len(n)-1] == 'o' || n[len(n)-1] == 'a')
+}
+
 // Append appends nm's lines for syms (already selected) to dst; is64
 // selects 16-digit values.
 func Append(dst []byte, syms []Symbol, is64 bool, opt *Options) []byte {
@@ -390,7 +490,11 @@ func Append(dst []byte, syms []Symbol, is64 bool, opt *Options) []byte {
 		if s.Letter == 'U' || s.Letter == 'w' || s.Letter == 'v' {
 			dst = append(dst, "                "[:w]...)
 		} else {
-			dst = appendHex(dst, s.Value, w)
+			if opt.SizeSort && !opt.Size {
+				dst = appendHex(dst, s.Size, w)
+			} else {
+				dst = appendHex(dst, s.Value, w)
+			}
 			if opt.Size && s.Size != 0 {
 				dst = append(dst, ' ')
 				dst = appendHex(dst, s.Size, w)

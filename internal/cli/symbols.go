@@ -110,6 +110,7 @@ func runSymbols(s *IO, args []string) int {
 	fs.BoolVarP(&o.nm.Size, "print-size", "S", false, "print sizes too (nm -S)")
 	fs.BoolVarP(&o.nm.Dynamic, "dynamic", "D", false, "dynamic symbols (a module has none; nm -D)")
 	fs.BoolVar(&o.nm.Special, "special-syms", false, "include target-special symbols (nm --special-syms)")
+	fs.BoolVar(&o.nm.SizeSort, "size-sort", false, "sort by size, print sizes instead of values (nm --size-sort)")
 	fs.BoolVar(&o.undefined, "undefined", false, "list what the module needs, with CRCs (and, with -b/-k, who exports it)")
 	fs.BoolVar(&o.exported, "exported", false, "list the module's own exports: CRC, GPL-only, namespace")
 	fs.StringVarP(&o.basedir, "basedir", "b", "", "root of the target system for --undefined (\"/\" for this machine)")
