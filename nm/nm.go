@@ -312,6 +312,9 @@ func isLocalLabel(n string) bool {
 
 // Select filters and sorts syms (in place) the way nm does for opt.
 func Select(syms []Symbol, opt *Options) []Symbol {
+	if opt.Dynamic {
+		return syms[:0] // an ET_REL object has no dynamic symbol table
+	}
 	out := syms[:0]
 	for i := range syms {
 		s := &syms[i]

@@ -27,9 +27,10 @@ const symbolsExamples = `  kmodscope symbols e1000e.ko                 # value, 
 
 nm options (they also select and order the default table): -a (section and
 file symbols too), -u (undefined only), -g (external only), --defined-only,
--n (by address), -p (symbol table order), -r (reverse), -S (sizes, --nm
-only), -D (dynamic symbols: a module has none, so "no symbols", as nm says),
---special-syms (ARM/AArch64/RISC-V mapping symbols). Names sort in byte
+-n (by address), -p (symbol table order), -r (reverse), --size-sort, -S
+(sizes, --nm only), -D (dynamic symbols: a module has none, so "no symbols",
+as nm says), --special-syms (ARM/AArch64/RISC-V mapping symbols, RISC-V and
+MIPS local labels). Names sort in byte
 order, as nm does in the C and C.UTF-8 locales.
 Exit status: 0 on success, 1 if a module could not be read or the target
 could not be loaded, 2 on usage errors.
