@@ -5,6 +5,7 @@ import (
 	"debug/elf"
 	"encoding/binary"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -272,5 +273,48 @@ func TestRelocsCommand(t *testing.T) {
 	secs := doc.Results[0].Sections
 	if doc.Schema != "kmodscope.relocs/v1" || len(secs) != 1 || secs[0].Name != ".rela__ksymtab" || secs[0].Entries[0].TypeName != "R_MIPS_64" || secs[0].Entries[0].Type2Name != "R_MIPS_NONE" {
 		t.Errorf("mips64el JSON: %s", out)
+	}
+}
+
+// Truncations and byte corruptions of real modules (x86-64, MIPS64 big
+// relocation info, ARM REL): both commands either succeed or print one
+// error line naming the file, exit 1, never panic.
+func TestSymbolsRelocsMutations(t *testing.T) {
+	dir := t.TempDir()
+	n := 0
+	for _, src := range []string{crc7, "../../testdata/modules/mips64el/crc7.ko", "../../testdata/modules/armhf/crc7.ko", "../../testdata/modules/s390x/crc7.ko"} {
+		good, err := os.ReadFile(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var variants [][]byte
+		for i := 1; i < 48; i++ {
+			variants = append(variants, good[:len(good)*i/48])
+		}
+		seed := uint32(7)
+		for i := 0; i < 64; i++ {
+			b := bytes.Clone(good)
+			for j := 0; j < 4; j++ {
+				seed = seed*1664525 + 1013904223
+				off := int(seed>>8) % len(b)
+				// Bias towards the section header table at the end.
+				if j%2 == 0 {
+					off = len(b) - 1 - int(seed>>12)%min(len(b), 2048)
+				}
+				b[off] ^= byte(seed >> 24)
+			}
+			variants = append(variants, b)
+		}
+		for i, data := range variants {
+			p := filepath.Join(dir, fmt.Sprintf("m%d-%d.ko", n, i))
+			os.WriteFile(p, data, 0o644)
+			for _, args := range [][]string{{"symbols", "--nm", "-a"}, {"symbols", "--undefined"}, {"symbols", "--exported"}, {"relocs", "--readelf"}, {"relocs", "--json"}} {
+				code, _, stderr := symRun(t, append(args, p)...)
+				if code != 0 && (code != ExitError || strings.Count(stderr, "\n") != 1 || !strings.Contains(stderr, p)) && !(args[1] == "--json" && code == ExitError) {
+					t.Errorf("%v %s: exit %d, stderr %q", args, p, code, stderr)
+				}
+			}
+		}
+		n++
 	}
 }
