@@ -78,6 +78,9 @@ func (f *File) decodeSymbols() ([]Symbol, error) {
 	if err != nil {
 		return nil, err
 	}
+	// One string for the whole table: names are substrings of it, so
+	// decoding allocates once, not once per symbol.
+	names := string(strtab)
 	n := int(st.Size / entsize)
 	syms := make([]Symbol, n)
 	bo := f.ByteOrder
@@ -109,7 +112,7 @@ func (f *File) decodeSymbols() ([]Symbol, error) {
 			if !ok {
 				return nil, &FormatError{Section: st.Name, Off: int64(st.Offset + uint64(i)*entsize), Msg: fmt.Sprintf("symbol %d: name offset %#x is outside %s or not NUL-terminated", i, s.NameOff, strs.Name)}
 			}
-			s.Name = string(name)
+			s.Name = names[s.NameOff : int(s.NameOff)+len(name)]
 		}
 	}
 	return syms, nil
