@@ -79,6 +79,7 @@ const (
 	logErr     = 3
 	logWarning = 4
 	logInfo    = 6
+	logDebug   = 7
 )
 
 type logger struct {
@@ -284,11 +285,13 @@ func scanUint(s *string) (uint32, bool) {
 func strerror(err error) string {
 	var errno syscall.Errno
 	if errors.As(err, &errno) {
-		return errno.Error()
+		return titleErrno(errno)
 	}
 	return err.Error()
 }
 
+// titleErrno is glibc's strerror text: Go's errno strings are glibc's
+// with the first letter lowered.
 func titleErrno(e syscall.Errno) string {
 	s := e.Error()
 	if s == "" {
@@ -547,9 +550,8 @@ func (r *run) loadSymbols() {
 		if m.exportErr != nil {
 			if !errors.Is(m.exportErr, ko.ErrNoExports) {
 				r.log.errf("failed to load symbols from %s: %s\n", m.path, kmodErrno(m.exportErr))
-				if r.opt.Verbose > 0 {
-					r.log.infof("%v\n", m.exportErr)
-				}
+				// kmod only names the errno; the reason is a DEBUG line (-vvv).
+				r.log.logf(logDebug, "DEBUG", "%v\n", m.exportErr)
 			}
 			continue
 		}
@@ -715,7 +717,9 @@ func (r *run) loadSymvers(path string) error {
 		}
 		crc, ok := strtoull16(f[0])
 		if !ok {
-			r.log.errf("%s:%d Invalid symbol version %s: %s\n", path, i+1, f[0], "Success")
+			// kmod prints %m, a stale errno: ENOENT left by kmod_new's
+			// probing of files that do not exist.
+			r.log.errf("%s:%d Invalid symbol version %s: %s\n", path, i+1, f[0], "No such file or directory")
 			continue
 		}
 		r.symbolAdd(f[1], false, crc, nil)
@@ -803,7 +807,7 @@ func (r *run) loadSystemMap(path string) error {
 				continue
 			}
 		}
-		r.log.errf("%s:%d: invalid line: %s", path, i+1, c)
+		r.log.errf("%s:%d: invalid line: %s\n", path, i+1, c)
 	}
 	r.addFakeSymbols()
 	return nil

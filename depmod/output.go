@@ -69,8 +69,8 @@ func (r *run) insert(ix *modindex.Builder, key, value string, prio int, dupMsg s
 		r.log.errf("%v\n", err)
 		return
 	}
-	if dup && r.opt.WarnDups {
-		r.log.warnf(dupMsg)
+	if dup && r.opt.WarnDups && dupMsg != "" {
+		r.log.warnf("%s", dupMsg)
 	}
 }
 

@@ -77,7 +77,7 @@ func (r *run) searchPath(dir string) error {
 		return err
 	}
 	defer d.Close()
-	r.searchDir(d, dir+"/")
+	r.searchDir(d, dir+"/", 0)
 	return nil
 }
 
@@ -94,7 +94,10 @@ func (r *run) excluded(name string) bool {
 }
 
 // searchDir is depmod_modules_search_dir: entries in raw readdir order.
-func (r *run) searchDir(d *os.File, base string) {
+// depth gives the descriptor number kmod's messages show (fstatat(FD, ...)):
+// with nothing else open, kmod's directory descriptors are 3, 4, ... down
+// the tree.
+func (r *run) searchDir(d *os.File, base string, depth int) {
 	ents, _ := d.ReadDir(-1)
 	for _, de := range ents {
 		name := de.Name()
@@ -111,7 +114,7 @@ func (r *run) searchDir(d *os.File, base string) {
 		default:
 			st, err := os.Stat(path)
 			if err != nil {
-				r.log.errf("fstatat(%d, %s): %s\n", d.Fd(), name, strerror(err))
+				r.log.errf("fstatat(%d, %s): %s\n", 3+depth, name, strerror(err))
 				continue
 			}
 			switch {
@@ -126,10 +129,10 @@ func (r *run) searchDir(d *os.File, base string) {
 		if isDir {
 			sub, err := os.Open(path)
 			if err != nil {
-				r.log.errf("openat(%d, %s, O_RDONLY): %s\n", d.Fd(), name, strerror(err))
+				r.log.errf("openat(%d, %s, O_RDONLY): %s\n", 3+depth, name, strerror(err))
 				continue
 			}
-			r.searchDir(sub, path+"/")
+			r.searchDir(sub, path+"/", depth+1)
 			sub.Close()
 			continue
 		}
