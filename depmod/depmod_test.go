@@ -301,7 +301,6 @@ func FuzzInputs(f *testing.F) {
 	})
 }
 
-
 func fuzzRoot(t *testing.T) string {
 	root := t.TempDir()
 	fixtureTree(t, root, 1)
