@@ -48,6 +48,10 @@ type Options struct {
 	Quick       bool     // -A: do nothing when no module is newer than modules.dep
 	Files       []string // explicit module paths (absolute); nil means all (-a)
 	Preorder    bool     // write kmod 34's pre-order .bin layout instead of kmod 30's
+	// Cache keeps per-module facts in CacheName next to the indexes and
+	// re-reads only modules whose path, device, inode, size, mtime or
+	// ctime changed. The output is the same as without it.
+	Cache bool
 
 	Stdout io.Writer // -n output and -v lines; nil discards
 	Stderr io.Writer // kmod-style messages; nil discards
@@ -67,6 +71,8 @@ type Result struct {
 	Written  []string // files written (none with DryRun or when up to date)
 	UpToDate bool     // Quick found nothing newer than modules.dep
 	Cycles   int      // modules in dependency cycles (nothing written then)
+	Read     int      // module files opened and read
+	Cached   int      // modules whose facts came from the cache (Options.Cache)
 }
 
 // ErrFailed is returned (wrapped) when depmod exits with status 1; the
@@ -121,6 +127,8 @@ type mod struct {
 	exportErr error
 	info      []ko.KV // alias and softdep entries of .modinfo, in order
 	imports   []ko.Import
+	key       fileKey
+	hasKey    bool
 }
 
 type symbol struct {
@@ -224,7 +232,7 @@ func Run(o *Options) (*Result, error) {
 	r.buildArray()
 	r.sortModules()
 	res.Modules = len(r.mods)
-	r.readModules()
+	res.Read, res.Cached = r.readModules()
 	r.loadSymbols()
 	r.loadDependencies()
 	if n := r.calculateDependencies(); n > 0 {
@@ -457,7 +465,32 @@ func (r *run) sortModules() {
 
 // readModules reads every module's exports, .modinfo and imports, in
 // parallel.
-func (r *run) readModules() {
+func (r *run) readModules() (read, cached int) {
+	var cache map[string]*cacheEntry
+	if r.opt.Cache {
+		cache = r.loadCache()
+	}
+	todo := r.mods
+	if r.opt.Cache {
+		todo = nil
+		for _, m := range r.mods {
+			m.key, m.hasKey = statKey(m.path)
+			if e := cache[m.path]; e != nil && m.hasKey && e.key == m.key {
+				e.apply(m)
+				cached++
+				continue
+			}
+			todo = append(todo, m)
+		}
+	}
+	r.readFiles(todo)
+	if r.opt.Cache && !r.opt.DryRun {
+		r.saveCache()
+	}
+	return len(todo), cached
+}
+
+func (r *run) readFiles(todo []*mod) {
 	jobs := r.opt.Jobs
 	if jobs <= 0 {
 		jobs = runtime.GOMAXPROCS(0)
@@ -475,14 +508,14 @@ func (r *run) readModules() {
 				if r.opt.Progress != nil {
 					mu.Lock()
 					done++
-					r.opt.Progress(done, len(r.mods))
+					r.opt.Progress(done, len(todo))
 					mu.Unlock()
 				}
 			}
 		}()
 	}
 	// Largest first would balance better, but the order is cheap to keep.
-	for _, m := range r.mods {
+	for _, m := range todo {
 		next <- m
 	}
 	close(next)
@@ -513,7 +546,10 @@ func (r *run) readModule(m *mod) {
 // read, for the "failed to load symbols" message.
 func kmodErrno(err error) string {
 	var le *compression.LimitError
+	var ce *cachedError
 	switch {
+	case errors.As(err, &ce):
+		return ce.errno
 	case errors.Is(err, elfx.ErrNotELF):
 		return "Exec format error"
 	case errors.As(err, &le):

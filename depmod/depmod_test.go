@@ -306,3 +306,68 @@ func fuzzRoot(t *testing.T) string {
 	fixtureTree(t, root, 1)
 	return root
 }
+
+// TestCache: after touching, replacing, deleting and adding modules, a run
+// with the cache writes exactly what a clean run writes and reads only the
+// changed files; a corrupt or foreign cache is ignored with a warning.
+func TestCache(t *testing.T) {
+	root := t.TempDir()
+	fixtureTree(t, root, 2)
+	dir := filepath.Join(root, "lib", "modules", rel)
+	clean := func() map[string][]byte {
+		out := t.TempDir()
+		run(t, depmod.Options{BaseDir: root, OutDir: out, Release: rel})
+		return readAll(t, filepath.Join(out, "lib", "modules", rel))
+	}
+	cached := func(wantRead int, step string) string {
+		t.Helper()
+		res, msg := run(t, depmod.Options{BaseDir: root, Release: rel, Cache: true})
+		if res.Read != wantRead || res.Read+res.Cached != res.Modules {
+			t.Errorf("%s: read %d, cached %d of %d modules; want %d read", step, res.Read, res.Cached, res.Modules, wantRead)
+		}
+		got, want := readAll(t, dir), clean()
+		for _, f := range depmod.Files {
+			if !bytes.Equal(got[f], want[f]) {
+				t.Errorf("%s: %s differs from a clean run", step, f)
+			}
+		}
+		return msg
+	}
+	mods, _ := filepath.Glob(filepath.Join(dir, "kernel", "amd64", "*.ko"))
+	if len(mods) < 4 {
+		t.Fatalf("only %d amd64 fixtures", len(mods))
+	}
+	res, _ := run(t, depmod.Options{BaseDir: root, Release: rel, Cache: true})
+	all := res.Modules
+	if res.Read != all || !fileExistsT(filepath.Join(dir, depmod.CacheName)) {
+		t.Fatalf("cold run read %d of %d, cache written: %v", res.Read, all, fileExistsT(filepath.Join(dir, depmod.CacheName)))
+	}
+	cached(0, "warm rerun")
+	later := time.Now().Add(time.Minute)
+	os.Chtimes(mods[0], later, later)
+	cached(1, "touch")
+	// Replace a module by another one's content under the same name.
+	data, _ := os.ReadFile(mods[2])
+	os.Remove(mods[1])
+	os.WriteFile(mods[1], data, 0o644)
+	cached(1, "replace")
+	os.Remove(mods[3])
+	cached(0, "delete")
+	os.WriteFile(filepath.Join(dir, "kernel", "amd64", "newmod.ko"), data, 0o644)
+	cached(1, "add")
+	// Corrupt caches: flipped byte, truncated, foreign.
+	cp := filepath.Join(dir, depmod.CacheName)
+	good, _ := os.ReadFile(cp)
+	for name, bad := range map[string][]byte{
+		"flipped":   append(append([]byte{}, good[:len(good)/2]...), append([]byte{good[len(good)/2] ^ 1}, good[len(good)/2+1:]...)...),
+		"truncated": good[:len(good)-40],
+		"foreign":   []byte("#!/bin/sh\necho not a cache\n"),
+	} {
+		os.WriteFile(cp, bad, 0o644)
+		if msg := cached(all, name); !strings.Contains(msg, "WARNING: ignoring cache") {
+			t.Errorf("%s cache: no warning, stderr %q", name, msg)
+		}
+	}
+}
+
+func fileExistsT(p string) bool { _, err := os.Stat(p); return err == nil }

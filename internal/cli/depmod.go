@@ -20,6 +20,7 @@ const depmodExamples = `  kmodscope depmod                               # like 
   kmodscope depmod -b /tmp/root 6.1.0-57-amd64   # index /tmp/root/lib/modules/6.1.0-57-amd64
   kmodscope depmod -ae -F System.map -b DIR KVER # what kbuild's modules_install runs
   kmodscope depmod -n -b /tmp/root 6.1.0-57-amd64 > all.txt  # text indexes on stdout
+  kmodscope depmod --cache -b /tmp/root 6.1.0-57-amd64  # reruns re-read only changed modules
 
 Writes modules.dep, modules.dep.bin, modules.alias, modules.alias.bin,
 modules.softdep, modules.symbols, modules.symbols.bin, modules.builtin.bin,
@@ -38,6 +39,8 @@ type depmodJSON struct {
 	Written  []string `json:"written"`
 	UpToDate bool     `json:"up_to_date"`
 	Cycles   int      `json:"cycles"`
+	Read     int      `json:"read"`
+	Cached   int      `json:"cached"`
 	Error    *string  `json:"error"`
 }
 
@@ -69,6 +72,7 @@ func runDepmod(s *IO, args []string) int {
 	fs.BoolVarP(&deprecated[3], "map", "m", false, "deprecated, ignored")
 	fs.BoolVarP(&showVer, "version", "V", false, "show the version")
 	fs.BoolVar(&o.Preorder, "preorder", false, "write kmod 34's pre-order .bin layout")
+	fs.BoolVar(&o.Cache, "cache", false, "keep per-module facts in "+depmod.CacheName+" next to the indexes and re-read only changed modules")
 	fs.IntVar(&o.Jobs, "jobs", 0, "modules read in parallel (0: all cores)")
 	fs.Int64Var(&o.MaxSize, "max-size", compression.DefaultLimit, "refuse compressed modules that expand beyond this many bytes")
 	fs.BoolVar(&jsonOut, "json", false, "print a kmodscope.depmod/v1 summary on stdout")
@@ -138,6 +142,7 @@ func runDepmod(s *IO, args []string) int {
 		doc := depmodJSON{Schema: "kmodscope.depmod/v1", Written: []string{}}
 		if res != nil {
 			doc.Dirname, doc.Modules, doc.UpToDate, doc.Cycles = res.Dirname, res.Modules, res.UpToDate, res.Cycles
+			doc.Read, doc.Cached = res.Read, res.Cached
 			if res.Written != nil {
 				doc.Written = res.Written
 			}
