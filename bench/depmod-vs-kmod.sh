@@ -2,7 +2,9 @@
 # Times kmod's depmod and `kmodscope depmod` in the same run, each on its own
 # symlink-farm copy of the same tree, alternating RUNS times (default 3),
 # checks that both wrote identical files, and prints the median wall times,
-# the ratio kmodscope/kmod and both peak RSS values.
+# the ratio kmodscope/kmod and both peak RSS values. Then, with --cache: one
+# cold run to fill the cache, `touch` of one module, and a warm rerun, timed
+# against kmod's rerun after the same touch.
 #
 # usage: bench/depmod-vs-kmod.sh TREE [RUNS]   (e.g. /var/cache/kmodscope/deb-6.1-amd64)
 set -euo pipefail
@@ -41,3 +43,18 @@ echo "tree: $tree ($rel), $n modules, $runs runs each, $(nproc) cores, load $(cu
 echo "kmod depmod:      ${kt} s (median), peak RSS ${km} KB"
 echo "kmodscope depmod: ${st} s (median), peak RSS ${sm} KB"
 echo "ratio kmodscope/kmod: $(awk -v a="$st" -v b="$kt" 'BEGIN{printf "%.2f", a/b}')x (all index files identical)"
+
+# Incremental: fill the cache, replace one module's symlink by a copy (a new
+# inode; the shared tree is not touched), time the warm rerun.
+"$tmp/kmodscope" depmod --cache -b "$tmp/ks" "$rel" > /dev/null 2>&1
+one=$(find "$tmp/ks/lib/modules/$rel/kernel" -name '*.ko*' -print -quit)
+cp --remove-destination "$(readlink -f "$one")" "$one"
+/usr/bin/time -f "%e" -o "$tmp/kt" "$depmod" -b "$tmp/kmod" "$rel" > /dev/null 2>&1
+/usr/bin/time -f "%e" -o "$tmp/st" "$tmp/kmodscope" depmod --cache --json -b "$tmp/ks" "$rel" > "$tmp/warm.json" 2>/dev/null
+for f in "$tmp/kmod/lib/modules/$rel"/modules.*; do
+	b=$(basename "$f")
+	case $b in modules.order|modules.builtin|modules.builtin.modinfo) continue;; esac
+	cmp -s "$f" "$tmp/ks/lib/modules/$rel/$b" || { echo "DIFFERENT after --cache: $b" >&2; exit 1; }
+done
+kt=$(cat "$tmp/kt"); st=$(cat "$tmp/st")
+echo "after replacing one module: kmod ${kt} s, kmodscope --cache ${st} s ($(grep -E '"(read|cached)"' "$tmp/warm.json" | tr -d ' \n')), ratio $(awk -v a="$st" -v b="$kt" 'BEGIN{printf "%.3f", a/b}')x"

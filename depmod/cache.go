@@ -91,7 +91,11 @@ func (w *encoder) u64(v uint64) { w.b = binary.LittleEndian.AppendUint64(w.b, v)
 func (w *encoder) str(s string) { w.u32(uint32(len(s))); w.b = append(w.b, s...) }
 
 func encodeCache(paths []string, entries []*cacheEntry) []byte {
-	w := &encoder{b: []byte(cacheMagic)}
+	size := 64
+	for i, e := range entries {
+		size += len(paths[i]) + len(e.detail) + 80 + 24*len(e.exports) + 48*len(e.info) + 32*len(e.imports)
+	}
+	w := &encoder{b: append(make([]byte, 0, size), cacheMagic...)}
 	w.u32(uint32(len(entries)))
 	for i, e := range entries {
 		w.str(paths[i])

@@ -484,7 +484,8 @@ func (r *run) readModules() (read, cached int) {
 		}
 	}
 	r.readFiles(todo)
-	if r.opt.Cache && !r.opt.DryRun {
+	// Rewrite the cache unless it already holds exactly these modules.
+	if r.opt.Cache && !r.opt.DryRun && (len(todo) > 0 || cached != len(cache)) {
 		r.saveCache()
 	}
 	return len(todo), cached
