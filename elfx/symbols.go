@@ -80,6 +80,9 @@ func (f *File) decodeSymbols() ([]Symbol, error) {
 	}
 	n := int(st.Size / entsize)
 	syms := make([]Symbol, n)
+	// One string for the whole table: names are substrings of it, so
+	// decoding does not allocate per symbol.
+	strtabStr := string(strtab)
 	bo := f.ByteOrder
 	for i := 0; i < n; i++ {
 		e := raw[uint64(i)*entsize:]
@@ -109,7 +112,7 @@ func (f *File) decodeSymbols() ([]Symbol, error) {
 			if !ok {
 				return nil, &FormatError{Section: st.Name, Off: int64(st.Offset + uint64(i)*entsize), Msg: fmt.Sprintf("symbol %d: name offset %#x is outside %s or not NUL-terminated", i, s.NameOff, strs.Name)}
 			}
-			s.Name = string(name)
+			s.Name = strtabStr[s.NameOff : int(s.NameOff)+len(name)]
 		}
 	}
 	return syms, nil
