@@ -144,6 +144,7 @@ func encodeCache(paths []string, entries []*cacheEntry) []byte {
 
 type decoder struct {
 	b   []byte
+	s   string // b as one string: decoded strings are substrings of it
 	off int
 	err error
 }
@@ -195,7 +196,7 @@ func (d *decoder) str(what string) string {
 		return ""
 	}
 	d.off += int(n)
-	return string(d.b[d.off-int(n) : d.off])
+	return d.s[d.off-int(n) : d.off]
 }
 
 // count reads a list length and checks that the rest of the file can hold
@@ -218,7 +219,7 @@ func decodeCache(data []byte) (map[string]*cacheEntry, error) {
 	if sum := sha256.Sum256(body); !bytes.Equal(sum[:], data[len(body):]) {
 		return nil, errors.New("checksum mismatch")
 	}
-	d := &decoder{b: body, off: len(cacheMagic)}
+	d := &decoder{b: body, s: string(body), off: len(cacheMagic)}
 	n := d.count(4+40+1+8+12, "entries")
 	out := make(map[string]*cacheEntry, n)
 	for i := 0; i < n && d.err == nil; i++ {

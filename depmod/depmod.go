@@ -491,11 +491,15 @@ func (r *run) readModules() (read, cached int) {
 	return len(todo), cached
 }
 
-func (r *run) readFiles(todo []*mod) {
-	jobs := r.opt.Jobs
-	if jobs <= 0 {
-		jobs = runtime.GOMAXPROCS(0)
+func (r *run) jobs() int {
+	if r.opt.Jobs > 0 {
+		return r.opt.Jobs
 	}
+	return runtime.GOMAXPROCS(0)
+}
+
+func (r *run) readFiles(todo []*mod) {
+	jobs := r.jobs()
 	next := make(chan *mod)
 	var wg sync.WaitGroup
 	var mu sync.Mutex

@@ -1,11 +1,13 @@
 package depmod
 
 import (
+	"bufio"
 	"bytes"
 	"fmt"
 	"os"
 	"sort"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -22,7 +24,34 @@ var Files = []string{
 type outFile struct {
 	name string
 	bin  bool
-	gen  func() ([]byte, bool) // contents; false: kmod writes nothing new (file kept as is)
+	gen  func(r *run) []byte
+}
+
+// generate builds the files' contents in parallel. Each generator logs into
+// its own buffer; the buffers are printed in kmod's file order, so the
+// messages come out as kmod prints them.
+func (r *run) generate(files []outFile) [][]byte {
+	out := make([][]byte, len(files))
+	logs := make([]bytes.Buffer, len(files))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, max(1, r.jobs()))
+	for i := range files {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			rr := *r
+			rr.log = &logger{w: bufio.NewWriter(&logs[i]), prio: r.log.prio}
+			out[i] = files[i].gen(&rr)
+			rr.log.w.Flush()
+		}(i)
+	}
+	wg.Wait()
+	for i := range logs {
+		r.log.w.Write(logs[i].Bytes())
+	}
+	return out
 }
 
 // allDeps is mod_get_all_sorted_dependencies: the transitive closure
@@ -62,15 +91,21 @@ func (r *run) depLines() []string {
 	return lines
 }
 
-func (r *run) insert(ix *modindex.Builder, key, value string, prio int, dupMsg string) {
+// insert adds to an index; on a duplicate with -w it prints
+// "duplicate module WHAT:\nLINE\n", where LINE is dupLine or
+// "KEY VALUE" ("" for indexes kmod does not check).
+func (r *run) insert(ix *modindex.Builder, key, value string, prio int, what, dupLine string) {
 	dup, err := ix.Insert(key, value, uint32(prio))
 	if err != nil {
 		// kmod 30 writes an index it cannot read back; kmod 34 stops.
 		r.log.errf("%v\n", err)
 		return
 	}
-	if dup && r.opt.WarnDups && dupMsg != "" {
-		r.log.warnf("%s", dupMsg)
+	if dup && r.opt.WarnDups && what != "" {
+		if dupLine == "" {
+			dupLine = key + " " + value
+		}
+		r.log.warnf("duplicate module %s:\n%s\n", what, dupLine)
 	}
 }
 
@@ -88,7 +123,7 @@ func (r *run) genDep(lines []string) []byte {
 func (r *run) genDepBin(lines []string) []byte {
 	ix := modindex.NewBuilder()
 	for i, m := range r.mods {
-		r.insert(ix, m.name, lines[i], m.idx, fmt.Sprintf("duplicate module deps:\n%s\n", lines[i]))
+		r.insert(ix, m.name, lines[i], m.idx, "deps", lines[i])
 	}
 	return r.bytesOf(ix)
 }
@@ -120,7 +155,7 @@ func (r *run) genAliasBin() []byte {
 				r.log.warnf("Unmatched bracket in %s\n", cstr(kv.Value))
 				continue
 			}
-			r.insert(ix, a, m.name, m.idx, fmt.Sprintf("duplicate module alias:\n%s %s\n", a, m.name))
+			r.insert(ix, a, m.name, m.idx, "alias", "")
 		}
 	}
 	return r.bytesOf(ix)
@@ -170,7 +205,7 @@ func (r *run) genSymbolsBin(syms []ownedSym) []byte {
 	ix := modindex.NewBuilder()
 	for _, s := range syms {
 		key := "symbol:" + s.name
-		r.insert(ix, key, s.owner.name, s.owner.idx, fmt.Sprintf("duplicate module syms:\n%s %s\n", key, s.owner.name))
+		r.insert(ix, key, s.owner.name, s.owner.idx, "syms", "")
 	}
 	return r.bytesOf(ix)
 }
@@ -193,7 +228,7 @@ func (r *run) genBuiltinBin() []byte {
 		if base == "" {
 			continue
 		}
-		r.insert(ix, modindex.ModnameNormalize(base), "", 0, "")
+		r.insert(ix, modindex.ModnameNormalize(base), "", 0, "", "")
 	}
 	return r.bytesOf(ix)
 }
@@ -269,7 +304,7 @@ func (r *run) genBuiltinAliasBin() []byte {
 			r.log.warnf("Unmatched bracket in %s\n", value)
 			continue
 		}
-		r.insert(ix, a, modname, 0, "")
+		r.insert(ix, a, modname, 0, "", "")
 	}
 	return r.bytesOf(ix)
 }
@@ -334,31 +369,31 @@ func (r *run) genDevname() []byte {
 // module directory and, once all are written, renamed into place.
 func (r *run) output() ([]string, error) {
 	lines := r.depLines()
-	var syms []ownedSym
-	getSyms := func() []ownedSym {
-		if syms == nil {
-			syms = r.ownedSymbols()
-		}
-		return syms
-	}
+	syms := r.ownedSymbols()
 	files := []outFile{
-		{"modules.dep", false, func() ([]byte, bool) { return r.genDep(lines), true }},
-		{"modules.dep.bin", true, func() ([]byte, bool) { return r.genDepBin(lines), true }},
-		{"modules.alias", false, func() ([]byte, bool) { return r.genAlias(), true }},
-		{"modules.alias.bin", true, func() ([]byte, bool) { return r.genAliasBin(), true }},
-		{"modules.softdep", false, func() ([]byte, bool) { return r.genSoftdep(), true }},
-		{"modules.symbols", false, func() ([]byte, bool) { return r.genSymbols(getSyms()), true }},
-		{"modules.symbols.bin", true, func() ([]byte, bool) { return r.genSymbolsBin(getSyms()), true }},
-		{"modules.builtin.bin", true, func() ([]byte, bool) { return r.genBuiltinBin(), true }},
-		{"modules.builtin.alias.bin", true, func() ([]byte, bool) { return r.genBuiltinAliasBin(), true }},
-		{"modules.devname", false, func() ([]byte, bool) { return r.genDevname(), true }},
+		{"modules.dep", false, func(r *run) []byte { return r.genDep(lines) }},
+		{"modules.dep.bin", true, func(r *run) []byte { return r.genDepBin(lines) }},
+		{"modules.alias", false, func(r *run) []byte { return r.genAlias() }},
+		{"modules.alias.bin", true, func(r *run) []byte { return r.genAliasBin() }},
+		{"modules.softdep", false, func(r *run) []byte { return r.genSoftdep() }},
+		{"modules.symbols", false, func(r *run) []byte { return r.genSymbols(syms) }},
+		{"modules.symbols.bin", true, func(r *run) []byte { return r.genSymbolsBin(syms) }},
+		{"modules.builtin.bin", true, func(r *run) []byte { return r.genBuiltinBin() }},
+		{"modules.builtin.alias.bin", true, func(r *run) []byte { return r.genBuiltinAliasBin() }},
+		{"modules.devname", false, func(r *run) []byte { return r.genDevname() }},
 	}
 	if r.opt.DryRun {
+		var text []outFile
 		for _, f := range files {
-			if f.bin {
-				continue
+			if !f.bin {
+				text = append(text, f)
 			}
-			data, _ := f.gen()
+		}
+		files = text
+	}
+	contents := r.generate(files)
+	if r.opt.DryRun {
+		for _, data := range contents {
 			r.out.Write(data)
 		}
 		return nil, nil
@@ -383,8 +418,8 @@ func (r *run) output() ([]string, error) {
 			os.Remove(p.tmp)
 		}
 	}
-	for _, f := range files {
-		data, _ := f.gen()
+	for i, f := range files {
+		data := contents[i]
 		tmp := r.outdir + "/" + f.name + suffix
 		fd, err := os.OpenFile(tmp, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
 		if err != nil {
