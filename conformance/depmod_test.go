@@ -429,6 +429,7 @@ func TestDepmodSynthetic(t *testing.T) {
 		{"warn", []string{"-w", "-C", empty}},
 		{"explicit-files", []string{rel, "ROOT/lib/modules/" + rel + "/kernel/fs/mid.ko", "ROOT/lib/modules/" + rel + "/kernel/fs/base.ko", ext + "/extmod.ko"}},
 		{"explicit-relative", []string{rel, "kernel/fs/mid.ko"}},
+		{"all-wins-over-files", []string{"-a", "-C", empty, rel, "ROOT/lib/modules/" + rel + "/kernel/fs/mid.ko"}},
 		{"bad-version", []string{"notaversion"}},
 		{"missing-release", []string{"9.99"}},
 		{"prefix-too-long", []string{"-P", "ab"}},

@@ -128,7 +128,8 @@ func runDepmod(s *IO, args []string) int {
 		}
 		o.Release = b.String()
 	}
-	if len(rest) > 0 {
+	if len(rest) > 0 && !all {
+		// As in kmod, -a wins over MODULE arguments (they are ignored).
 		o.Files = rest
 	}
 	if os.Getenv("GOGC") == "" {
