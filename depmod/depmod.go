@@ -1,0 +1,863 @@
+// Package depmod computes kmod's module indexes for a module tree the way
+// kmod 30's depmod(8) does, byte for byte: modules.dep, modules.alias,
+// modules.softdep, modules.symbols, modules.devname and the binary indexes
+// modules.dep.bin, modules.alias.bin, modules.symbols.bin,
+// modules.builtin.bin and modules.builtin.alias.bin.
+//
+// Behaviour follows kmod 30's tools/depmod.c: depmod.d configuration
+// (search, override, external, exclude), module discovery in raw directory
+// order with duplicate-name priorities, ordering by the 512-bucket name hash
+// and modules.order, the last exporter of a symbol winning, kmod's
+// topological sort and cycle report, and its messages on stderr
+// ("depmod: LEVEL: ..."). Modules are read in parallel; everything that
+// decides the output runs afterwards in kmod's order.
+package depmod
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"syscall"
+
+	"github.com/kmodscope/kmodscope/compression"
+	"github.com/kmodscope/kmodscope/elfx"
+	"github.com/kmodscope/kmodscope/ko"
+	"github.com/kmodscope/kmodscope/modindex"
+)
+
+// Options are depmod's command line. The zero value indexes the running
+// kernel's tree like plain `depmod`.
+type Options struct {
+	BaseDir     string   // -b: made absolute by the caller; "" for /
+	OutDir      string   // -o (kmod 31+): write the indexes under OUTDIR/lib/modules/RELEASE; "" for BaseDir
+	Release     string   // kernel release; "" is an error (the CLI fills in uname -r)
+	ConfigPaths []string // -C (replace the defaults); nil for DefaultConfigPaths
+	Symvers     string   // -E Module.symvers: vmlinux exports with CRCs, CRC check on
+	SystemMap   string   // -F System.map: vmlinux exports (ignored when Symvers is set)
+	ErrSyms     bool     // -e: report unknown symbols (needs Symvers or SystemMap)
+	WarnDups    bool     // -w: warn about duplicate index values
+	Verbose     int      // number of -v
+	SymPrefix   byte     // -P: symbol prefix character, 0 for none
+	DryRun      bool     // -n: write the text indexes to Stdout, no files
+	Quick       bool     // -A: do nothing when no module is newer than modules.dep
+	Files       []string // explicit module paths (absolute); nil means all (-a)
+	Preorder    bool     // write kmod 34's pre-order .bin layout instead of kmod 30's
+	// Cache keeps per-module facts in CacheName next to the indexes and
+	// re-reads only modules whose path, device, inode, size, mtime or
+	// ctime changed. The output is the same as without it.
+	Cache bool
+
+	Stdout io.Writer // -n output and -v lines; nil discards
+	Stderr io.Writer // kmod-style messages; nil discards
+
+	Jobs    int   // parallel module readers; 0 means GOMAXPROCS
+	MaxSize int64 // decompressed size limit per module; 0 for the default
+
+	// Progress, if set, is called after each module read with the count
+	// done and the total.
+	Progress func(done, total int)
+}
+
+// Result summarises a run.
+type Result struct {
+	Dirname  string   // the module directory indexed
+	Modules  int      // modules indexed
+	Written  []string // files written (none with DryRun or when up to date)
+	UpToDate bool     // Quick found nothing newer than modules.dep
+	Cycles   int      // modules in dependency cycles (nothing written then)
+	Read     int      // module files opened and read
+	Cached   int      // modules whose facts came from the cache (Options.Cache)
+}
+
+// ErrFailed is returned (wrapped) when depmod exits with status 1; the
+// reason has already been printed on Stderr in kmod's words.
+var ErrFailed = errors.New("depmod failed")
+
+// Log priorities (syslog levels, as kmod's log.c).
+const (
+	logCrit    = 2
+	logErr     = 3
+	logWarning = 4
+	logInfo    = 6
+	logDebug   = 7
+)
+
+type logger struct {
+	w    *bufio.Writer
+	prio int
+}
+
+func (l *logger) logf(prio int, name, format string, a ...any) {
+	if prio > l.prio {
+		return
+	}
+	fmt.Fprintf(l.w, "depmod: "+name+": "+format, a...)
+}
+func (l *logger) errf(format string, a ...any)  { l.logf(logErr, "ERROR", format, a...) }
+func (l *logger) warnf(format string, a ...any) { l.logf(logWarning, "WARNING", format, a...) }
+func (l *logger) infof(format string, a ...any) { l.logf(logInfo, "INFO", format, a...) }
+
+// fatalf prints a FATAL message and returns the error that ends the run.
+func (l *logger) fatalf(format string, a ...any) error {
+	l.logf(logCrit, "FATAL", format, a...)
+	return fmt.Errorf("%w: %s", ErrFailed, strings.TrimSuffix(fmt.Sprintf(format, a...), "\n"))
+}
+
+type mod struct {
+	path       string
+	relpath    string // "" when not under dirname
+	uncrelpath string
+	name       string
+	baselen    int // index of the last '/'
+	sortIdx    int
+	idx        int
+	depSortIdx int
+	users      int
+	deps       []*mod
+	visited    bool
+
+	// Facts read from the file.
+	exports   []ko.KmodSymbol
+	exportErr error
+	info      []ko.KV // alias and softdep entries of .modinfo, in order
+	imports   []ko.Import
+	key       fileKey
+	hasKey    bool
+}
+
+type symbol struct {
+	owner *mod
+	crc   uint64
+}
+
+type run struct {
+	opt          *Options
+	log          *logger
+	out          *bufio.Writer // stdout
+	dirname      string
+	outdir       string
+	cfg          *config
+	mods         []*mod
+	byName       map[string]*mod
+	symbols      map[string]*symbol
+	checkSymvers bool
+	printUnknown bool
+}
+
+// Run indexes the tree described by o. On failure it returns an error
+// wrapping ErrFailed after printing kmod's message.
+func Run(o *Options) (*Result, error) {
+	stderr, stdout := o.Stderr, o.Stdout
+	if stderr == nil {
+		stderr = io.Discard
+	}
+	if stdout == nil {
+		stdout = io.Discard
+	}
+	r := &run{
+		opt:     o,
+		log:     &logger{w: bufio.NewWriterSize(stderr, 32<<10), prio: logWarning + o.Verbose},
+		out:     bufio.NewWriterSize(stdout, 64<<10),
+		byName:  map[string]*mod{},
+		symbols: map[string]*symbol{},
+	}
+	defer r.log.w.Flush()
+	defer r.out.Flush()
+	if !isVersionNumber(o.Release) {
+		r.log.errf("Bad version passed %s\n", o.Release)
+		return nil, fmt.Errorf("%w: bad version %q", ErrFailed, o.Release)
+	}
+	r.dirname = o.BaseDir + "/lib/modules/" + o.Release
+	r.outdir = r.dirname
+	if o.OutDir != "" {
+		r.outdir = o.OutDir + "/lib/modules/" + o.Release
+	}
+	res := &Result{Dirname: r.dirname}
+
+	if o.Quick {
+		if o.DryRun {
+			res.UpToDate = true
+			return res, nil
+		}
+		if r.upToDate() == 1 {
+			res.UpToDate = true
+			return res, nil
+		}
+	}
+
+	switch {
+	case o.Symvers != "":
+		r.checkSymvers = true
+		r.printUnknown = o.ErrSyms
+		if err := r.loadSymvers(o.Symvers); err != nil {
+			return nil, r.log.fatalf("could not load %s: %s\n", o.Symvers, strerror(err))
+		}
+	case o.SystemMap != "":
+		r.printUnknown = o.ErrSyms
+		if err := r.loadSystemMap(o.SystemMap); err != nil {
+			return nil, r.log.fatalf("could not load %s: %s\n", o.SystemMap, strerror(err))
+		}
+	case o.ErrSyms:
+		r.log.warnf("-e needs -E or -F\n")
+	}
+
+	if o.Files == nil {
+		r.cfg = r.loadConfig(o.ConfigPaths)
+		if err := r.searchModules(); err != nil {
+			return nil, r.log.fatalf("could not search modules: %s\n", strerror(err))
+		}
+	} else {
+		r.cfg = &config{}
+		for _, p := range o.Files {
+			if !strings.HasPrefix(p, "/") {
+				return nil, r.log.fatalf("%s: not absolute path.\n", p)
+			}
+			if _, err := os.Stat(p); err != nil {
+				return nil, r.log.fatalf("could not create module %s: %s\n", p, strerror(err))
+			}
+			if r.byName[ko.NameFromPath(p)] != nil {
+				r.log.errf("hash_add_unique %s: %s\n", ko.NameFromPath(p), "File exists")
+				return nil, r.log.fatalf("could not add module %s: %s\n", p, "File exists")
+			}
+			r.addModule(p)
+		}
+	}
+
+	r.buildArray()
+	r.sortModules()
+	res.Modules = len(r.mods)
+	res.Read, res.Cached = r.readModules()
+	r.loadSymbols()
+	r.loadDependencies()
+	if n := r.calculateDependencies(); n > 0 {
+		res.Cycles = n
+		return res, fmt.Errorf("%w: %d modules in dependency cycles", ErrFailed, n)
+	}
+	written, err := r.output()
+	res.Written = written
+	return res, err
+}
+
+// isVersionNumber is sscanf("%u.%u") == 2.
+func isVersionNumber(v string) bool {
+	s := v
+	n1, ok := scanUint(&s)
+	if !ok || !strings.HasPrefix(s, ".") {
+		return false
+	}
+	_ = n1
+	s = s[1:]
+	_, ok = scanUint(&s)
+	return ok
+}
+
+// scanUint is scanf's %u: optional white space, an optional sign, at least
+// one decimal digit. It consumes what it read from *s.
+func scanUint(s *string) (uint32, bool) {
+	t := strings.TrimLeft(*s, " \t\n\v\f\r")
+	neg := false
+	if t != "" && (t[0] == '+' || t[0] == '-') {
+		neg = t[0] == '-'
+		t = t[1:]
+	}
+	i := 0
+	var v uint64
+	overflow := false
+	for i < len(t) && t[i] >= '0' && t[i] <= '9' {
+		v = v*10 + uint64(t[i]-'0')
+		if v > 1<<63 {
+			overflow = true
+		}
+		i++
+	}
+	if i == 0 {
+		return 0, false
+	}
+	if overflow {
+		v = ^uint64(0)
+	}
+	if neg {
+		v = -v
+	}
+	*s = t[i:]
+	return uint32(v), true
+}
+
+// strerror renders an error the way kmod's %m / strerror(-err) would.
+func strerror(err error) string {
+	var errno syscall.Errno
+	if errors.As(err, &errno) {
+		return titleErrno(errno)
+	}
+	return err.Error()
+}
+
+// titleErrno is glibc's strerror text: Go's errno strings are glibc's
+// with the first letter lowered.
+func titleErrno(e syscall.Errno) string {
+	s := e.Error()
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// hasKmodExt is path_ends_with_kmod_ext for Debian's kmod 30
+// (+XZ +ZSTD -ZLIB): .ko, .ko.xz, .ko.zst.
+func hasKmodExt(name string) bool {
+	for _, ext := range []string{".ko", ".ko.xz", ".ko.zst"} {
+		if len(name) > len(ext) && strings.HasSuffix(name, ext) {
+			return true
+		}
+	}
+	return false
+}
+
+// modnameOf is path_to_modname.
+func modnameOf(path string) string {
+	base := path[strings.LastIndexByte(path, '/')+1:]
+	return modindex.ModnameNormalize(base)
+}
+
+func (r *run) addModule(path string) *mod {
+	m := &mod{path: path, name: modnameOf(path), sortIdx: 1, depSortIdx: 1<<31 - 1}
+	m.baselen = strings.LastIndexByte(path, '/')
+	if strings.HasPrefix(path, r.dirname) && len(path) > len(r.dirname) && path[len(r.dirname)] == '/' {
+		m.relpath = path[len(r.dirname)+1:]
+		n := m.baselen - (len(r.dirname) + 1) + len(m.name) + 1 + len(".ko")
+		if n > len(m.relpath) {
+			n = len(m.relpath)
+		}
+		m.uncrelpath = m.relpath[:n]
+	}
+	r.byName[m.name] = m
+	return m
+}
+
+func (m *mod) outPath() string {
+	if m.relpath != "" {
+		return m.relpath
+	}
+	return m.path
+}
+
+// buildArray is depmod_modules_build_array: modules in the iteration order
+// of kmod's 512-bucket name hash.
+func (r *run) buildArray() {
+	r.mods = r.mods[:0]
+	for _, m := range r.byName {
+		r.mods = append(r.mods, m)
+	}
+	hashOrder(r.mods, 512, func(m *mod) string { return m.name })
+	for i, m := range r.mods {
+		m.idx = i
+	}
+}
+
+// hashOrder sorts items into kmod's hash iteration order: bucket
+// superfast(key) & (n-1) ascending, strcmp order within a bucket.
+func hashOrder[T any](items []T, n uint32, key func(T) string) {
+	type kb struct {
+		b uint32
+		k string
+		v T
+	}
+	tmp := make([]kb, len(items))
+	for i, it := range items {
+		k := key(it)
+		tmp[i] = kb{superfast(k) & (n - 1), k, it}
+	}
+	sort.Slice(tmp, func(i, j int) bool {
+		if tmp[i].b != tmp[j].b {
+			return tmp[i].b < tmp[j].b
+		}
+		return tmp[i].k < tmp[j].k
+	})
+	for i := range tmp {
+		items[i] = tmp[i].v
+	}
+}
+
+// fgetsLines splits data the way repeated fgets(buf, size) calls do.
+func fgetsLines(data []byte, size int) []string {
+	var out []string
+	for len(data) > 0 {
+		n := 0
+		for n < len(data) && n < size-1 {
+			n++
+			if data[n-1] == '\n' {
+				break
+			}
+		}
+		out = append(out, string(data[:n]))
+		data = data[n:]
+	}
+	return out
+}
+
+func cstrlen(s string) int {
+	if i := strings.IndexByte(s, 0); i >= 0 {
+		return i
+	}
+	return len(s)
+}
+
+// openInDir is dfdopen's error reporting for a file kmod opens in dirname.
+func (r *run) readInDir(name string) ([]byte, bool) {
+	if _, err := os.Stat(r.dirname); err != nil {
+		r.log.warnf("could not open directory %s: %s\n", r.dirname, strerror(err))
+		return nil, false
+	}
+	data, err := os.ReadFile(r.dirname + "/" + name)
+	if err != nil {
+		r.log.warnf("could not open %s at %s: %s\n", name, r.dirname, strerror(err))
+		return nil, false
+	}
+	return data, true
+}
+
+// sortModules is depmod_modules_sort (kmod 30: the last modules.order line
+// naming a module decides its place).
+func (r *run) sortModules() {
+	data, ok := r.readInDir("modules.order")
+	if !ok {
+		return
+	}
+	const pathMax = 4096
+	lines := fgetsLines(data, pathMax)
+	for i, l := range lines {
+		n := cstrlen(l)
+		if n == 0 {
+			continue
+		}
+		if l[n-1] != '\n' {
+			r.log.errf("%s/%s:%d corrupted line misses '\\n'\n", r.dirname, "modules.order", i+1)
+			return
+		}
+	}
+	byUnc := map[string]*mod{}
+	for _, m := range r.mods {
+		if m.uncrelpath != "" {
+			byUnc[m.uncrelpath] = m
+		}
+	}
+	total := len(lines) + 1
+	for i, l := range lines {
+		n := cstrlen(l)
+		if n == 0 {
+			continue
+		}
+		if m := byUnc[l[:n-1]]; m != nil {
+			m.sortIdx = i + 1 - total
+		}
+	}
+	sort.SliceStable(r.mods, func(i, j int) bool { return r.mods[i].sortIdx < r.mods[j].sortIdx })
+	for i, m := range r.mods {
+		m.idx = i
+	}
+}
+
+// readModules reads every module's exports, .modinfo and imports, in
+// parallel.
+func (r *run) readModules() (read, cached int) {
+	var cache map[string]*cacheEntry
+	if r.opt.Cache {
+		cache = r.loadCache()
+	}
+	todo := r.mods
+	if r.opt.Cache {
+		todo = nil
+		for _, m := range r.mods {
+			m.key, m.hasKey = statKey(m.path)
+			if e := cache[m.path]; e != nil && m.hasKey && e.key == m.key {
+				e.apply(m)
+				cached++
+				continue
+			}
+			todo = append(todo, m)
+		}
+	}
+	r.readFiles(todo)
+	// Rewrite the cache unless it already holds exactly these modules.
+	if r.opt.Cache && !r.opt.DryRun && (len(todo) > 0 || cached != len(cache)) {
+		r.saveCache()
+	}
+	return len(todo), cached
+}
+
+func (r *run) jobs() int {
+	if r.opt.Jobs > 0 {
+		return r.opt.Jobs
+	}
+	return runtime.GOMAXPROCS(0)
+}
+
+func (r *run) readFiles(todo []*mod) {
+	jobs := r.jobs()
+	next := make(chan *mod)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	done := 0
+	for w := 0; w < jobs; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for m := range next {
+				r.readModule(m)
+				if r.opt.Progress != nil {
+					mu.Lock()
+					done++
+					r.opt.Progress(done, len(todo))
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	// Largest first would balance better, but the order is cheap to keep.
+	for _, m := range todo {
+		next <- m
+	}
+	close(next)
+	wg.Wait()
+}
+
+func (r *run) readModule(m *mod) {
+	km, err := ko.Open(m.path, &ko.Options{MaxSize: r.opt.MaxSize})
+	if err != nil {
+		m.exportErr = err
+		return
+	}
+	defer km.Close()
+	m.exports, m.exportErr = km.KmodExports()
+	if kv, err := km.Modinfo(); err == nil {
+		for _, e := range kv {
+			if e.Key == "alias" || e.Key == "softdep" {
+				m.info = append(m.info, e)
+			}
+		}
+	}
+	if im, err := km.Imports(); err == nil {
+		m.imports = im
+	}
+}
+
+// kmodErrno names the errno kmod 30 would report for a module it cannot
+// read, for the "failed to load symbols" message.
+func kmodErrno(err error) string {
+	var le *compression.LimitError
+	var ce *cachedError
+	switch {
+	case errors.As(err, &ce):
+		return ce.errno
+	case errors.Is(err, elfx.ErrNotELF):
+		return "Exec format error"
+	case errors.As(err, &le):
+		return "Cannot allocate memory"
+	case errors.Is(err, os.ErrNotExist):
+		return "No such file or directory"
+	case errors.Is(err, os.ErrPermission):
+		return "Permission denied"
+	}
+	return "Invalid argument"
+}
+
+func (r *run) symbolAdd(name string, prefixSkipped bool, crc uint64, owner *mod) {
+	if !prefixSkipped && name != "" && name[0] == r.opt.SymPrefix {
+		name = name[1:]
+	}
+	r.symbols[name] = &symbol{owner: owner, crc: crc}
+}
+
+func (r *run) symbolFind(name string) *symbol {
+	if strings.HasPrefix(name, ".") {
+		name = name[1:]
+	}
+	if name != "" && name[0] == r.opt.SymPrefix {
+		name = name[1:]
+	}
+	return r.symbols[name]
+}
+
+// loadSymbols is depmod_load_modules: exports in module order, so the last
+// module exporting a symbol owns it.
+func (r *run) loadSymbols() {
+	for _, m := range r.mods {
+		if m.exportErr != nil {
+			if !errors.Is(m.exportErr, ko.ErrNoExports) {
+				r.log.errf("failed to load symbols from %s: %s\n", m.path, kmodErrno(m.exportErr))
+				// kmod only names the errno; the reason is a DEBUG line (-vvv).
+				r.log.logf(logDebug, "DEBUG", "%v\n", m.exportErr)
+			}
+			continue
+		}
+		for _, s := range m.exports {
+			r.symbolAdd(s.Name, false, s.CRC, m)
+		}
+		m.exports = nil
+	}
+}
+
+// loadDependencies is depmod_load_dependencies.
+func (r *run) loadDependencies() {
+	for _, m := range r.mods {
+		for _, im := range m.imports {
+			sym := r.symbolFind(im.Name)
+			if sym == nil {
+				if r.printUnknown && !im.Weak {
+					r.log.warnf("%s needs unknown symbol %s\n", m.path, im.Name)
+				}
+				continue
+			}
+			if r.checkSymvers && sym.crc != im.CRC && !im.Weak && r.printUnknown {
+				r.log.warnf("%s disagrees about version of symbol %s\n", m.path, im.Name)
+			}
+			if sym.owner == nil {
+				continue
+			}
+			dup := false
+			for _, d := range m.deps {
+				if d == sym.owner {
+					dup = true
+					break
+				}
+			}
+			if dup {
+				continue
+			}
+			m.deps = append(m.deps, sym.owner)
+			sym.owner.users++
+			if r.opt.Verbose > 0 {
+				fmt.Fprintf(r.out, "%s needs \"%s\": %s\n", m.path, im.Name, sym.owner.path)
+			}
+		}
+		m.imports = nil
+	}
+}
+
+// calculateDependencies is depmod_calculate_dependencies: a topological
+// sort with a LIFO root stack. It returns the number of modules in cycles
+// (after reporting them), 0 on success.
+func (r *run) calculateDependencies() int {
+	n := len(r.mods)
+	users := make([]int, n)
+	roots := make([]int, 0, n)
+	for i, m := range r.mods {
+		users[i] = m.users
+		if users[i] == 0 {
+			roots = append(roots, i)
+		}
+	}
+	sorted := 0
+	for len(roots) > 0 {
+		src := r.mods[roots[len(roots)-1]]
+		roots = roots[:len(roots)-1]
+		src.depSortIdx = sorted
+		sorted++
+		for _, dst := range src.deps {
+			users[dst.idx]--
+			if users[dst.idx] == 0 {
+				roots = append(roots, dst.idx)
+			}
+		}
+	}
+	if sorted < n {
+		return r.reportCycles(users)
+	}
+	for _, m := range r.mods {
+		if len(m.deps) > 1 {
+			sort.SliceStable(m.deps, func(i, j int) bool { return m.deps[i].depSortIdx < m.deps[j].depSortIdx })
+		}
+	}
+	return 0
+}
+
+type vertex struct {
+	parent *vertex
+	m      *mod
+}
+
+// reportCycles ports depmod_report_cycles and its helpers literally: the
+// cycles printed and their order depend on this walk.
+func (r *run) reportCycles(users []int) int {
+	var roots []*mod
+	for i, m := range r.mods {
+		if users[i] > 0 {
+			roots = append(roots, m)
+		}
+	}
+	remove := func(m *mod) {
+		for i, x := range roots {
+			if x == m {
+				roots = append(roots[:i], roots[i+1:]...)
+				return
+			}
+		}
+	}
+	loopSet := map[string]bool{}
+	for len(roots) > 0 {
+		root := roots[0]
+		roots = roots[1:]
+		stack := []*vertex{{m: root}}
+		for len(stack) > 0 {
+			v := stack[len(stack)-1]
+			stack = stack[:len(stack)-1]
+			m := v.m
+			if m.visited && m == root {
+				var rev []*vertex
+				for p := v.parent; p != nil; p = p.parent {
+					rev = append(rev, p)
+					loopSet[p.m.name] = true
+				}
+				var b strings.Builder
+				for i := len(rev) - 1; i >= 0; i-- {
+					b.WriteString(rev[i].m.name)
+					b.WriteString(" -> ")
+					remove(rev[i].m)
+				}
+				b.WriteString(m.name)
+				r.log.errf("Cycle detected: %s\n", b.String())
+				continue
+			}
+			m.visited = true
+			if len(m.deps) == 0 {
+				remove(m)
+				continue
+			}
+			for _, d := range m.deps {
+				stack = append(stack, &vertex{parent: v, m: d})
+			}
+		}
+	}
+	r.log.errf("Found %d modules in dependency cycles!\n", len(loopSet))
+	if len(loopSet) == 0 {
+		return 1 // kmod still fails the run
+	}
+	return len(loopSet)
+}
+
+// loadSymvers is depmod_load_symvers.
+func (r *run) loadSymvers(path string) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	for i, line := range fgetsLines(data, 10240) {
+		line = line[:cstrlen(line)]
+		f := fields(line)
+		if len(f) < 3 {
+			continue
+		}
+		if f[2] != "vmlinux" {
+			continue
+		}
+		crc, ok := strtoull16(f[0])
+		if !ok {
+			// kmod prints %m, a stale errno: ENOENT left by kmod_new's
+			// probing of files that do not exist.
+			r.log.errf("%s:%d Invalid symbol version %s: %s\n", path, i+1, f[0], "No such file or directory")
+			continue
+		}
+		r.symbolAdd(f[1], false, crc, nil)
+	}
+	r.addFakeSymbols()
+	return nil
+}
+
+// strtoull16 is strtoull(s, &end, 16) with end required to be the end.
+func strtoull16(s string) (uint64, bool) {
+	t := strings.TrimLeft(s, " \t\n\v\f\r")
+	neg := false
+	if t != "" && (t[0] == '+' || t[0] == '-') {
+		neg = t[0] == '-'
+		t = t[1:]
+	}
+	if len(t) >= 3 && t[0] == '0' && (t[1] == 'x' || t[1] == 'X') && isHex(t[2]) {
+		t = t[2:]
+	}
+	if t == "" {
+		// No digits: strtoull leaves end at s.
+		return 0, s == ""
+	}
+	var v uint64
+	overflow := false
+	i := 0
+	for ; i < len(t) && isHex(t[i]); i++ {
+		if v>>60 != 0 {
+			overflow = true
+		}
+		v = v<<4 | uint64(hexVal(t[i]))
+	}
+	if i == 0 {
+		return 0, false
+	}
+	if i != len(t) {
+		return 0, false
+	}
+	if overflow {
+		v = ^uint64(0)
+	}
+	if neg {
+		v = -v
+	}
+	return v, true
+}
+
+func isHex(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
+}
+
+func hexVal(c byte) byte {
+	switch {
+	case c >= 'a':
+		return c - 'a' + 10
+	case c >= 'A':
+		return c - 'A' + 10
+	}
+	return c - '0'
+}
+
+// loadSystemMap is depmod_load_system_map.
+func (r *run) loadSystemMap(path string) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	for i, line := range fgetsLines(data, 10240) {
+		c := line[:cstrlen(line)]
+		sp := strings.IndexByte(c, ' ')
+		if sp >= 0 {
+			sp2 := strings.IndexByte(c[sp+1:], ' ')
+			if sp2 >= 0 {
+				p := c[sp+1+sp2+1:]
+				if p != "" && p[0] == r.opt.SymPrefix {
+					p = p[1:]
+				}
+				if !strings.HasPrefix(p, "__ksymtab_") {
+					continue
+				}
+				if nl := strings.IndexByte(p, '\n'); nl >= 0 {
+					p = p[:nl]
+				}
+				r.symbolAdd(p[len("__ksymtab_"):], true, 0, nil)
+				continue
+			}
+		}
+		r.log.errf("%s:%d: invalid line: %s\n", path, i+1, c)
+	}
+	r.addFakeSymbols()
+	return nil
+}
+
+func (r *run) addFakeSymbols() {
+	r.symbolAdd("__this_module", true, 0, nil)
+	r.symbolAdd("_GLOBAL_OFFSET_TABLE_", true, 0, nil)
+	if r.symbolFind("TOC.") == nil {
+		r.symbolAdd("TOC.", true, 0, nil)
+	}
+}

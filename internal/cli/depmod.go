@@ -1,0 +1,165 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"runtime/debug"
+	"strings"
+	"syscall"
+
+	"github.com/kmodscope/kmodscope/compression"
+	"github.com/kmodscope/kmodscope/depmod"
+)
+
+func init() {
+	register(command{name: "depmod", summary: "write modules.dep and the module indexes, byte-identical to kmod 30's depmod", run: runDepmod})
+}
+
+const depmodSynopsis = "kmodscope depmod [-a] [-A] [-b BASEDIR] [-o OUTDIR] [-n] [-e] [-E Module.symvers | -F System.map] [-C CONFIG] [-w] [-v] [-P PREFIX] [RELEASE] [MODULE...]"
+
+const depmodExamples = `  kmodscope depmod                               # like depmod -a for $(uname -r)
+  kmodscope depmod -b /tmp/root 6.1.0-57-amd64   # index /tmp/root/lib/modules/6.1.0-57-amd64
+  kmodscope depmod -ae -F System.map -b DIR KVER # what kbuild's modules_install runs
+  kmodscope depmod -n -b /tmp/root 6.1.0-57-amd64 > all.txt  # text indexes on stdout
+  kmodscope depmod --cache -b /tmp/root 6.1.0-57-amd64  # reruns re-read only changed modules
+
+Writes modules.dep, modules.dep.bin, modules.alias, modules.alias.bin,
+modules.softdep, modules.symbols, modules.symbols.bin, modules.builtin.bin,
+modules.builtin.alias.bin and modules.devname with the bytes kmod 30's depmod
+writes, each through a temporary file renamed into place. Modules are read
+on all cores. Messages on stderr are kmod's ("depmod: WARNING: ...").
+Exit status: 0 on success (unreadable modules are reported and skipped, as
+kmod does), 1 on a fatal error or a dependency cycle (nothing written),
+2 on usage errors.
+`
+
+type depmodJSON struct {
+	Schema   string   `json:"schema"`
+	Dirname  string   `json:"dirname"`
+	Modules  int      `json:"modules"`
+	Written  []string `json:"written"`
+	UpToDate bool     `json:"up_to_date"`
+	Cycles   int      `json:"cycles"`
+	Read     int      `json:"read"`
+	Cached   int      `json:"cached"`
+	Error    *string  `json:"error"`
+}
+
+func runDepmod(s *IO, args []string) int {
+	fs := newFlags("depmod", depmodSynopsis, depmodExamples, s)
+	var (
+		o                  depmod.Options
+		all, quick, dry    bool
+		base, outdir, pref string
+		deprecated         [4]bool
+		jsonOut, showVer   bool
+	)
+	fs.BoolVarP(&all, "all", "a", false, "probe all modules (the default when no MODULE is given)")
+	fs.BoolVarP(&quick, "quick", "A", false, "do nothing if no module is newer than modules.dep")
+	fs.StringVarP(&base, "basedir", "b", "", "use the module tree under `DIR` (DIR/lib/modules/RELEASE)")
+	fs.StringVarP(&outdir, "outdir", "o", "", "write the indexes under `DIR`/lib/modules/RELEASE (kmod 31+)")
+	fs.StringArrayVarP(&o.ConfigPaths, "config", "C", nil, "read depmod.d configuration from `PATH` instead of the defaults; repeatable")
+	fs.StringVarP(&o.Symvers, "symvers", "E", "", "use `Module.symvers` for vmlinux's exports and check symbol versions")
+	fs.StringVarP(&o.SystemMap, "filesyms", "F", "", "use `System.map` for vmlinux's exports")
+	fs.BoolVarP(&o.ErrSyms, "errsyms", "e", false, "report symbols no module or vmlinux provides (needs -E or -F)")
+	fs.BoolVarP(&dry, "show", "n", false, "write the text indexes to stdout only")
+	fs.BoolVar(&dry, "dry-run", false, "same as --show")
+	fs.StringVarP(&pref, "symbol-prefix", "P", "", "architecture symbol prefix `CHAR`")
+	fs.BoolVarP(&o.WarnDups, "warn", "w", false, "warn about duplicate index values")
+	fs.CountVarP(&o.Verbose, "verbose", "v", "print each dependency and why (stdout); repeat for INFO messages")
+	fs.BoolVarP(&deprecated[0], "unresolved-error", "u", false, "deprecated, ignored")
+	fs.BoolVarP(&deprecated[1], "quiet", "q", false, "deprecated, ignored")
+	fs.BoolVarP(&deprecated[2], "root", "r", false, "deprecated, ignored")
+	fs.BoolVarP(&deprecated[3], "map", "m", false, "deprecated, ignored")
+	fs.BoolVarP(&showVer, "version", "V", false, "show the version")
+	fs.BoolVar(&o.Preorder, "preorder", false, "write kmod 34's pre-order .bin layout")
+	fs.BoolVar(&o.Cache, "cache", false, "keep per-module facts in "+depmod.CacheName+" next to the indexes and re-read only changed modules")
+	fs.IntVar(&o.Jobs, "jobs", 0, "modules read in parallel (0: all cores)")
+	fs.Int64Var(&o.MaxSize, "max-size", compression.DefaultLimit, "refuse compressed modules that expand beyond this many bytes")
+	fs.BoolVar(&jsonOut, "json", false, "print a kmodscope.depmod/v1 summary on stdout")
+	for _, n := range []string{"unresolved-error", "quiet", "root", "map", "preorder", "jobs", "max-size"} {
+		fs.Lookup(n).Hidden = n != "preorder" && n != "jobs" && n != "max-size"
+	}
+	if done, code := parseFlags(fs, s, "depmod", args, ExitUsage); done {
+		return code
+	}
+	if showVer {
+		fmt.Fprintf(s.Out, "kmodscope version %s (depmod compatible with kmod version 30)\n", Version)
+		return ExitOK
+	}
+	for i, c := range "uqrm" {
+		if deprecated[i] {
+			s.Out.Flush()
+			fmt.Fprintf(s.Err, "depmod: WARNING: Ignored deprecated option -%c\n", c)
+		}
+	}
+	if len(pref) > 1 {
+		s.Out.Flush()
+		fmt.Fprintf(s.Err, "depmod: FATAL: -P only takes a single char\n")
+		return ExitError
+	}
+	if pref != "" {
+		o.SymPrefix = pref[0]
+	}
+	if base != "" {
+		o.BaseDir = absPath(base)
+	}
+	if outdir != "" {
+		o.OutDir = absPath(outdir)
+	}
+	o.DryRun, o.Quick = dry, quick
+	rest := fs.Args()
+	if len(rest) > 0 {
+		o.Release = rest[0]
+		rest = rest[1:]
+	} else {
+		var u syscall.Utsname
+		if err := syscall.Uname(&u); err != nil {
+			fmt.Fprintf(s.Err, "depmod: FATAL: uname() failed: %v\n", err)
+			return ExitError
+		}
+		var b strings.Builder
+		for _, c := range u.Release {
+			if c == 0 {
+				break
+			}
+			b.WriteByte(byte(c))
+		}
+		o.Release = b.String()
+	}
+	if len(rest) > 0 && !all {
+		// As in kmod, -a wins over MODULE arguments (they are ignored).
+		o.Files = rest
+	}
+	if os.Getenv("GOGC") == "" {
+		// Decompressed images are large and short-lived: collect at the
+		// default pace (half the peak memory of Main's 400, same CPU).
+		debug.SetGCPercent(100)
+	}
+	o.Stdout, o.Stderr = s.Out, s.Err
+	res, err := depmod.Run(&o)
+	code := ExitOK
+	if err != nil {
+		code = ExitError
+		if !errors.Is(err, depmod.ErrFailed) {
+			s.errorf("depmod", "%v", err)
+		}
+	}
+	if jsonOut {
+		doc := depmodJSON{Schema: "kmodscope.depmod/v1", Written: []string{}}
+		if res != nil {
+			doc.Dirname, doc.Modules, doc.UpToDate, doc.Cycles = res.Dirname, res.Modules, res.UpToDate, res.Cycles
+			doc.Read, doc.Cached = res.Read, res.Cached
+			if res.Written != nil {
+				doc.Written = res.Written
+			}
+		}
+		if err != nil {
+			msg := err.Error()
+			doc.Error = &msg
+		}
+		s.json(doc)
+	}
+	return code
+}
