@@ -191,6 +191,17 @@ func list() []Variant {
 			What: "__versions sh_size not a multiple of 64: not checked before 6.14, loads"},
 		{Name: "crc7-elf-sym-bad-shndx", Base: "crc7", Strip: true, Edit: symShndx,
 			What: "a defined symbol's st_shndx = e_shnum+5: 'crc7: Symbol X has an invalid section index N (max M)' (stable backport), ENOEXEC"},
+		{Name: "crc7-elf-null-section-name-oob", Base: "crc7", Strip: true, Edit: func(b []byte) ([]byte, error) {
+			b, err := setShdrField(b, ".comment", 4, 4, 0) // SHT_NULL
+			if err != nil {
+				return nil, err
+			}
+			if b, err = setShdrField(b, ".comment", 8, 8, 2); err != nil { // SHF_ALLOC
+				return nil, err
+			}
+			return setShdrField(b, ".comment", 0, 4, 0xfffffff0)
+		},
+			What: "an SHF_ALLOC SHT_NULL section whose sh_name is 4 GiB past the name table: no form bounds it, find_sec/find_any_unique_sec read it: out-of-bounds read (oops), not a refusal"},
 		{Name: "crc7-already-loaded", Base: "crc7", Preload: true,
 			What: "(u) insmod twice: EEXIST"},
 		{Name: "crc-itu-t-stripped-named-crc7", Base: "crc-itu-t", Strip: true, Deps: []string{"crc7"},
@@ -568,4 +579,26 @@ func Select(cases []realkernel.Case, substr string) []realkernel.Case {
 		}
 	}
 	return sel
+}
+
+// Apply makes variant name from the bytes of its base module (strip, then
+// edit), as Build does; for tests that replay recorded outcomes on
+// committed fixtures.
+func Apply(name string, data []byte) ([]byte, error) {
+	for _, v := range List() {
+		if v.Name != name {
+			continue
+		}
+		var err error
+		if v.Strip {
+			if data, err = strip(data); err != nil {
+				return nil, err
+			}
+		}
+		if v.Edit != nil {
+			return v.Edit(data)
+		}
+		return clone(data), nil
+	}
+	return nil, fmt.Errorf("no variant %s", name)
 }

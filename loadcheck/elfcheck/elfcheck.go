@@ -200,6 +200,7 @@ type validator struct {
 	bo             binary.ByteOrder
 	ehsize, shsize uint64
 	strhdr         *Shdr
+	fn             string // the kernel function comparing names (for Crash)
 }
 
 func (v *validator) msg(format string, a ...any) {
@@ -320,13 +321,14 @@ func (v *validator) secstrings() bool {
 func (v *validator) name(i int) (string, bool) {
 	s, ok := v.r.sectionName(v.d, i)
 	if !ok {
-		v.crash("the kernel compares the name of section %d (sh_name %#x, beyond the %d-byte section name table) and reads past the end of the %d-byte module image: an out-of-bounds read (likely an oops that kills insmod), not a refusal", i, v.r.Sections[i].Name, v.strhdr.Size, v.n)
+		v.crash("%s() compares the name of section %d (sh_name %#x, beyond the %d-byte section name table, never checked by this kernel) and reads past the end of the %d-byte module image: an out-of-bounds read in strcmp (an oops that kills insmod and taints the kernel D), not a refusal", v.fn, i, v.r.Sections[i].Name, v.strhdr.Size, v.n)
 	}
 	return s, ok
 }
 
 // findSec is find_sec(): the first SHF_ALLOC section called name.
 func (v *validator) findSec(name string) (int, bool) {
+	v.fn = "find_sec"
 	for i := 1; i < len(v.r.Sections); i++ {
 		if v.r.Sections[i].Flags&uint64(elf.SHF_ALLOC) == 0 {
 			continue
@@ -345,6 +347,7 @@ func (v *validator) findSec(name string) (int, bool) {
 // findAnyUnique is find_any_unique_sec(): the index of the only section
 // called name (of any type and flags), 0 when none, -count when several.
 func (v *validator) findAnyUnique(name string) (int, bool) {
+	v.fn = "find_any_unique_sec"
 	idx, count := 0, 0
 	for i := 1; i < len(v.r.Sections); i++ {
 		n, ok := v.name(i)
@@ -566,6 +569,7 @@ func (v *validator) form64() bool {
 		if !v.inBounds(s) {
 			return v.refuse(CheckELF, "Invalid ELF section in module (section %d type %d)", i, s.Type)
 		}
+		v.fn = "elf_validity_cache_copy"
 		n, ok := v.name(i)
 		if !ok {
 			return false
