@@ -186,13 +186,14 @@ var loaderLine = regexp.MustCompile(`taints kernel|tainting kernel|kernel tainte
 var oopsLine = regexp.MustCompile(`^BUG: unable to handle page fault|^Oops: |^general protection fault`)
 
 func compare(p *loadcheck.Result, o realkernel.Outcome) string {
-	if p.FailedCheck == loadcheck.CheckKernelCrash || o.ExitStatus > 128 {
-		// A predicted crash agrees with an oops that killed insmod.
-		oops := false
-		for _, l := range o.Dmesg {
-			oops = oops || oopsLine.MatchString(l)
-		}
-		if p.FailedCheck == loadcheck.CheckKernelCrash && oops && o.ExitStatus > 128 {
+	oops := false
+	for _, l := range o.Dmesg {
+		oops = oops || oopsLine.MatchString(l)
+	}
+	if p.FailedCheck == loadcheck.CheckKernelCrash || oops {
+		// A predicted crash agrees with an oops that killed insmod
+		// (SIGKILL: exit status 137).
+		if p.FailedCheck == loadcheck.CheckKernelCrash && oops && o.ExitStatus == 137 {
 			return ""
 		}
 		return fmt.Sprintf("crash: predicted %q; kernel exit %d, oops %v, dmesg %q", p.Crash, o.ExitStatus, oops, o.Dmesg)
