@@ -112,3 +112,27 @@ func TestELFStageReplay(t *testing.T) {
 	}
 	t.Logf("%d recorded damaged-ELF outcomes replayed on committed fixtures", total)
 }
+
+// TestTruncationVerdicts cuts the committed amd64 crc7 every 64th byte and
+// checks each cut against 6.1 and 6.12.117 targets: always a verdict, never
+// a panic; a cut before the section headers is refused by the ELF stage
+// with ENOEXEC.
+func TestTruncationVerdicts(t *testing.T) {
+	base, err := os.ReadFile(filepath.Join("..", "testdata", "modules", "amd64", "crc7.ko"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	shoff := int(base[0x28]) | int(base[0x29])<<8 | int(base[0x2a])<<16
+	n := 0
+	for _, v := range [][3]int{{6, 1, 0}, {6, 12, 117}} {
+		tk := &target.Kernel{Release: "test", Version: v, Machine: elf.EM_X86_64, Config: kconfig.Config{"CONFIG_MODULE_SIG": "y"}}
+		for cut := 0; cut < len(base); cut += 64 {
+			r := loadcheck.NewKernel(tk).CheckBytes("crc7.ko", base[:cut])
+			n++
+			if cut < shoff && (r.Loads || r.Errno != "ENOEXEC" || r.FailedCheck != loadcheck.CheckELF || len(r.Messages) == 0) {
+				t.Errorf("%v cut %d: %+v", v, cut, r)
+			}
+		}
+	}
+	t.Logf("%d truncations judged", n)
+}
