@@ -32,9 +32,11 @@ lib/modules/RELEASE (modules, modules.builtin, vermagic, sizeof(struct module)).
 The checks follow the kernel's load_module() for the target's version (6.1 or
 6.4+ order), with its messages, errno and taint letters; Debian kernels (found
 from the version banner) refuse symbols missing from __versions.
+A damaged file gets the kernel's own verdict from its ELF checks (run on the
+raw bytes first); a file the kernel would oops on is reported as a crash.
 MODULE is a file or a module name in the target tree.
-Exit status: 0 when every module loads, 3 when any would be refused, 1 on
-errors (unreadable module, incomplete target), 2 on usage errors.
+Exit status: 0 when every module loads, 3 when any would be refused (or crash
+the kernel), 1 on errors (unreadable file, incomplete target), 2 on usage errors.
 `
 
 type checkOptions struct {
