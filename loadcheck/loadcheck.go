@@ -19,6 +19,7 @@ import (
 	"strings"
 
 	"github.com/kmodscope/kmodscope/ko"
+	"github.com/kmodscope/kmodscope/loadcheck/elfcheck"
 	"github.com/kmodscope/kmodscope/sigverify"
 	"github.com/kmodscope/kmodscope/target"
 )
@@ -56,6 +57,9 @@ const (
 	CheckRelocation       = "relocation"        // relocation type or target the architecture refuses
 	CheckDuplicateExport  = "duplicate_export"  // exports a symbol already exported
 	CheckArchSections     = "arch_sections"     // arm64: PLT or ftrace trampoline sections missing
+	// CheckKernelCrash: the kernel would read out of bounds (likely an
+	// oops) rather than refuse; Result.Crash says where. No errno.
+	CheckKernelCrash = "kernel_crash"
 )
 
 // Result is the prediction for one module.
@@ -72,6 +76,13 @@ type Result struct {
 	Hint   string
 	// Notes are kmodscope's own remarks (assumptions, things it could not check).
 	Notes []string
+	// Crash is set (with FailedCheck CheckKernelCrash) when the target
+	// kernel would read past the module image instead of refusing it.
+	Crash string
+	// Partial is set when the kernel's checks that kmodscope could model
+	// all pass but later ones could not be modelled (Notes say which):
+	// Loads is then "not refused as far as kmodscope can tell".
+	Partial bool
 	// Exports the module adds when it loads (for later modules of the same run).
 	exports []*export
 }
@@ -190,6 +201,11 @@ type run struct {
 	verFail     string // why the last checkVersion failed
 	is64        bool
 	bo          binary.ByteOrder
+	machine     elf.Machine
+	raw         *elfcheck.Result // the kernel's view of the ELF (elfcheck)
+	// partial says why the checks after the ELF stage that need
+	// kmodscope's reader cannot be modelled ("" when they can).
+	partial string
 }
 
 func (c *run) msg(format string, a ...any) {
@@ -315,6 +331,9 @@ func (c *run) check() *Result {
 			return c.fail(CheckAlreadyLoaded, "EEXIST", "module "+c.mod+" is already loaded; rmmod it first")
 		}
 	}
+	if c.m == nil {
+		return c.partialResult(modern)
+	}
 	// 7. layout: module_frob_arch_sections (arm64 PLTs), then W+X sections.
 	if c.m.ELF.Machine == elf.EM_AARCH64 && c.m.ELF.Section(".plt") == nil || c.m.ELF.Machine == elf.EM_AARCH64 && c.m.ELF.Section(".init.plt") == nil {
 		c.msg("%s: module PLT section(s) missing", c.mod)
@@ -376,6 +395,29 @@ func (c *run) check() *Result {
 	if c.t.Builtin[normalize(c.mod)] {
 		c.note("%s is built into the target kernel: if the built-in one has a /sys/module entry, mod_sysfs_setup refuses the module (\"module is already loaded\"), which kmodscope does not model", c.mod)
 	}
+	c.r.Loads = true
+	c.r.Taints = c.taintString()
+	return c.r
+}
+
+// partialResult ends a load whose ELF the kernel accepts but kmodscope's
+// reader cannot read: no refusal, and a note naming what was not modelled.
+func (c *run) partialResult(modern bool) *Result {
+	if modern {
+		if res := c.modinfoTaints(true); res != nil {
+			return res
+		}
+	} else if c.t.Has("MODULE_SIG") && !c.sigOK {
+		c.unsignedTaint()
+	}
+	return c.stopPartial("W+X sections, exports without CRCs, symbol resolution, relocations, duplicate exports")
+}
+
+// stopPartial ends the simulation without a refusal: what follows could
+// not be modelled.
+func (c *run) stopPartial(rest string) *Result {
+	c.r.Partial = true
+	c.note("%s: the later checks (%s) were not modelled; the kernel may still refuse the module there, or misbehave on the damaged parts", c.partial, rest)
 	c.r.Loads = true
 	c.r.Taints = c.taintString()
 	return c.r
@@ -447,7 +489,7 @@ func (c *run) modinfoTaints(modern bool) *Result {
 		}
 		c.addTaint('O')
 	}
-	if c.m.ELF.Machine == elf.EM_X86_64 && (c.t.Has("RETPOLINE") || c.t.Has("MITIGATION_RETPOLINE")) {
+	if c.machine == elf.EM_X86_64 && (c.t.Has("RETPOLINE") || c.t.Has("MITIGATION_RETPOLINE")) {
 		if _, ok := c.get("retpoline"); !ok {
 			// retpoline_module_ok(): only when a spectre_v2 mitigation is
 			// active at run time, which static data cannot tell.

@@ -182,7 +182,22 @@ func predict(t *testing.T, base *target.Kernel, c realkernel.Case) *loadcheck.Re
 // module's own init output).
 var loaderLine = regexp.MustCompile(`taints kernel|tainting kernel|kernel tainted|module verification failed|Unknown symbol|disagrees about version|no symbol version|Disabling lock debugging|version magic|WRITE\|EXEC|exports duplicate|does not import|is blacklisted|retpoline`)
 
+// oopsLine matches the first line of a kernel oops.
+var oopsLine = regexp.MustCompile(`^BUG: unable to handle page fault|^Oops: |^general protection fault`)
+
 func compare(p *loadcheck.Result, o realkernel.Outcome) string {
+	oops := false
+	for _, l := range o.Dmesg {
+		oops = oops || oopsLine.MatchString(l)
+	}
+	if p.FailedCheck == loadcheck.CheckKernelCrash || oops {
+		// A predicted crash agrees with an oops that killed insmod
+		// (SIGKILL: exit status 137).
+		if p.FailedCheck == loadcheck.CheckKernelCrash && oops && o.ExitStatus == 137 {
+			return ""
+		}
+		return fmt.Sprintf("crash: predicted %q; kernel exit %d, oops %v, dmesg %q", p.Crash, o.ExitStatus, oops, o.Dmesg)
+	}
 	var d []string
 	loads := o.ExitStatus == 0
 	if p.Loads != loads {

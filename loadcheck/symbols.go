@@ -19,8 +19,8 @@ const (
 func (c *run) simplifySymbols() *Result {
 	syms, err := c.m.ELF.Symbols()
 	if err != nil {
-		c.msg("%s: module has no symbols (stripped?)", c.name)
-		return c.fail(CheckLoadInfo, "ENOEXEC", "the symbol table is corrupt: "+err.Error())
+		c.partial = "kmodscope cannot read the symbol table (" + err.Error() + ")"
+		return c.stopPartial("symbol resolution, relocations, duplicate exports")
 	}
 	imports := map[string]bool{}
 	for _, kv := range c.kvs {

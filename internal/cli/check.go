@@ -32,9 +32,11 @@ lib/modules/RELEASE (modules, modules.builtin, vermagic, sizeof(struct module)).
 The checks follow the kernel's load_module() for the target's version (6.1 or
 6.4+ order), with its messages, errno and taint letters; Debian kernels (found
 from the version banner) refuse symbols missing from __versions.
+A damaged file gets the kernel's own verdict from its ELF checks (run on the
+raw bytes first); a file the kernel would oops on is reported as a crash.
 MODULE is a file or a module name in the target tree.
-Exit status: 0 when every module loads, 3 when any would be refused, 1 on
-errors (unreadable module, incomplete target), 2 on usage errors.
+Exit status: 0 when every module loads, 3 when any would be refused (or crash
+the kernel), 1 on errors (unreadable file, incomplete target), 2 on usage errors.
 `
 
 type checkOptions struct {
@@ -72,21 +74,27 @@ type checkTarget struct {
 }
 
 type checkResult struct {
-	File            string        `json:"file"`
-	Module          string        `json:"module"`
-	Loads           bool          `json:"loads"`
-	Errno           *string       `json:"errno"`
-	ErrnoValue      int           `json:"errno_value"`
-	FailedCheck     *string       `json:"failed_check"`
-	Messages        []string      `json:"messages"`
-	Taints          string        `json:"taints"`
-	Hint            string        `json:"hint"`
-	InsmodMessage   string        `json:"insmod_message,omitempty"`
-	ModprobeMessage string        `json:"modprobe_message,omitempty"`
-	Notes           []string      `json:"notes,omitempty"`
-	Error           *string       `json:"error,omitempty"`
-	LoadOrder       []string      `json:"load_order,omitempty"`
-	Dependencies    []checkResult `json:"dependencies,omitempty"`
+	File            string   `json:"file"`
+	Module          string   `json:"module"`
+	Loads           bool     `json:"loads"`
+	Errno           *string  `json:"errno"`
+	ErrnoValue      int      `json:"errno_value"`
+	FailedCheck     *string  `json:"failed_check"`
+	Messages        []string `json:"messages"`
+	Taints          string   `json:"taints"`
+	Hint            string   `json:"hint"`
+	InsmodMessage   string   `json:"insmod_message,omitempty"`
+	ModprobeMessage string   `json:"modprobe_message,omitempty"`
+	Notes           []string `json:"notes,omitempty"`
+	// Partial: loads as far as kmodscope can tell; later checks could not
+	// be modelled (notes say which).
+	Partial bool `json:"partial,omitempty"`
+	// Crash: the kernel would read out of bounds instead of refusing
+	// (failed_check "kernel_crash", errno null).
+	Crash        string        `json:"crash,omitempty"`
+	Error        *string       `json:"error,omitempty"`
+	LoadOrder    []string      `json:"load_order,omitempty"`
+	Dependencies []checkResult `json:"dependencies,omitempty"`
 }
 
 var strerror = map[string]string{
@@ -320,7 +328,22 @@ func (ch *checker) checkArg(arg string, withDeps bool) checkResult {
 	}
 	m, err := ch.module(path, false)
 	if err != nil {
-		return fail(err)
+		// The kernel judges the raw bytes, which kmodscope's reader
+		// refused: give the kernel's verdict on them.
+		data, rerr := readRawModule(path, ch.opt.MaxSize)
+		if rerr != nil {
+			return fail(rerr)
+		}
+		r := ch.base.Fresh().CheckBytes(path, data)
+		if r.Loads || r.Partial {
+			r.Notes = append(r.Notes, "kmodscope's module reader refused the file ("+err.Error()+")")
+		}
+		res := toCheckResult(r)
+		if withDeps {
+			res.LoadOrder = []string{}
+			res.Notes = append(res.Notes, "dependencies were not loaded first: the file's .modinfo could not be read")
+		}
+		return res
 	}
 	defer m.Close()
 	k := ch.base.Fresh()
@@ -359,10 +382,43 @@ func (ch *checker) checkArg(arg string, withDeps bool) checkResult {
 	return res
 }
 
+// readRawModule reads a module file's bytes, decompressed (gzip, xz, zstd
+// by magic) as kmod hands them to the kernel, without parsing them.
+func readRawModule(path string, limit int64) ([]byte, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s: %w", path, ko.ErrNotRegular)
+	}
+	if limit > 0 && st.Size() > limit {
+		return nil, fmt.Errorf("%s: file size %d is beyond the %d-byte limit", path, st.Size(), limit)
+	}
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	if f := compression.Sniff(raw); f != compression.None {
+		out, err := compression.Decompress(f, raw, limit)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		return out, nil
+	}
+	return raw, nil
+}
+
 func toCheckResult(r *loadcheck.Result) checkResult {
-	res := checkResult{File: r.File, Module: r.Module, Loads: r.Loads, Messages: r.Messages, Taints: r.Taints, Hint: r.Hint, Notes: r.Notes}
+	res := checkResult{File: r.File, Module: r.Module, Loads: r.Loads, Messages: r.Messages, Taints: r.Taints, Hint: r.Hint, Notes: r.Notes,
+		Partial: r.Partial, Crash: r.Crash}
 	if res.Messages == nil {
 		res.Messages = []string{}
+	}
+	if r.FailedCheck == loadcheck.CheckKernelCrash {
+		fc := r.FailedCheck
+		res.FailedCheck = &fc
+		return res
 	}
 	if !r.Loads {
 		e, fc := r.Errno, r.FailedCheck
@@ -387,7 +443,12 @@ func writeCheckText(sb *strings.Builder, r checkResult) {
 		if r.Taints != "" {
 			t = " (taints " + r.Taints + ")"
 		}
+		if r.Partial {
+			t += " as far as kmodscope can tell (later checks not modelled)"
+		}
 		fmt.Fprintf(sb, "%s: loads%s\n", filepath.Clean(name), t)
+	case r.Crash != "":
+		fmt.Fprintf(sb, "%s: KERNEL CRASH, not a refusal: %s\n", filepath.Clean(name), r.Crash)
 	default:
 		fmt.Fprintf(sb, "%s: REFUSED by %s: -%s (errno %d)\n", filepath.Clean(name), *r.FailedCheck, *r.Errno, r.ErrnoValue)
 		fmt.Fprintf(sb, "  insmod:   ERROR: could not insert module %s: %s\n", filepath.Base(name), r.InsmodMessage)

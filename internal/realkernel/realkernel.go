@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/kmodscope/kmodscope/ko"
+	"github.com/kmodscope/kmodscope/loadcheck/elfcheck"
 )
 
 // Case is one boot: insmod Deps in order, then (optionally twice) Module.
@@ -281,6 +282,11 @@ func moduleName(path string, data []byte) string {
 		if tm, err := m.ThisModule(); err == nil && tm.Name != "" {
 			return tm.Name
 		}
+	}
+	// A damaged module kmodscope's reader refuses: the kernel's own view
+	// (the 6.1 checks bound the least).
+	if r := elfcheck.Check(data, elfcheck.Params{Form: elfcheck.Form61, Machine: elf.EM_X86_64, Is64: true}); r.OK && r.ModName != "" {
+		return r.ModName
 	}
 	return strings.ReplaceAll(ko.NameFromPath(path), "-", "_")
 }

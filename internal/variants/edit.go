@@ -240,3 +240,70 @@ func growSection(data []byte, name string, n int) ([]byte, error) {
 	binary.LittleEndian.PutUint64(out[s.hdrOff+32:], uint64(s.size+n))
 	return out, nil
 }
+
+// setShdrField sets a field of section name's header: width 2, 4 or 8
+// bytes at offset fieldOff in the 64-byte header.
+func setShdrField(data []byte, name string, fieldOff, width int, v uint64) ([]byte, error) {
+	s, err := findSection(data, name)
+	if err != nil {
+		return nil, err
+	}
+	return putAt(data, s.hdrOff+fieldOff, width, v), nil
+}
+
+func putAt(data []byte, off, width int, v uint64) []byte {
+	out := clone(data)
+	switch width {
+	case 2:
+		binary.LittleEndian.PutUint16(out[off:], uint16(v))
+	case 4:
+		binary.LittleEndian.PutUint32(out[off:], uint32(v))
+	default:
+		binary.LittleEndian.PutUint64(out[off:], v)
+	}
+	return out
+}
+
+// lastByteOf sets the last byte of section name's contents.
+func lastByteOf(data []byte, name string, b byte) ([]byte, error) {
+	s, err := findSection(data, name)
+	if err != nil {
+		return nil, err
+	}
+	if s.size == 0 {
+		return nil, fmt.Errorf("%s is empty", name)
+	}
+	out := clone(data)
+	out[s.off+s.size-1] = b
+	return out, nil
+}
+
+// shstrtabName returns the name of the section name table.
+func shstrtabName(data []byte) string {
+	ss, err := sections(data)
+	if err != nil {
+		return ""
+	}
+	i := int(binary.LittleEndian.Uint16(data[0x3e:]))
+	if i < len(ss) {
+		return ss[i].name
+	}
+	return ""
+}
+
+// symShndx gives the last defined symbol of .symtab (a real section index)
+// the section index shnum+5, returning its name.
+func symShndx(data []byte) ([]byte, error) {
+	s, err := findSection(data, ".symtab")
+	if err != nil {
+		return nil, err
+	}
+	shnum := binary.LittleEndian.Uint16(data[0x3c:])
+	for p := s.off + s.size - 24; p > s.off; p -= 24 {
+		shndx := binary.LittleEndian.Uint16(data[p+6:])
+		if shndx != 0 && shndx < shnum {
+			return putAt(data, p+6, 2, uint64(shnum)+5), nil
+		}
+	}
+	return nil, fmt.Errorf("no defined symbol")
+}

@@ -147,6 +147,61 @@ func list() []Variant {
 		{Name: "crc7-stripped-this-module-size-plus-64", Base: "crc7", Strip: true,
 			Edit: func(b []byte) ([]byte, error) { return growSection(b, ".gnu.linkonce.this_module", 64) },
 			What: "struct module 64 bytes larger than the kernel's: 6.1 does not check (loads, E); 6.4+ ENOEXEC 'section size must match the kernel's built struct module size'"},
+		// Damaged ELF: the kernel's own raw-byte validation (6.1
+		// elf_validity_check + setup_load_info; Debian 6.12.117 the split
+		// elf_validity_cache_* of 6.13) and what it does not check.
+		{Name: "crc7-elf-trunc-ehdr", Base: "crc7", Strip: true, Edit: func(b []byte) ([]byte, error) { return clone(b[:40]), nil },
+			What: "cut to 40 bytes: 'Invalid ELF header len 40' (finit_module; init_module refuses silently), ENOEXEC"},
+		{Name: "crc7-elf-trunc-half", Base: "crc7", Strip: true, Edit: func(b []byte) ([]byte, error) { return clone(b[:len(b)/2]), nil },
+			What: "cut in half, before the section headers: 'Invalid ELF section header overflow', ENOEXEC"},
+		{Name: "crc7-elf-shentsize-40", Base: "crc7", Strip: true, Edit: func(b []byte) ([]byte, error) { return setEhdr16(b, 0x3a, 40), nil },
+			What: "e_shentsize 40: 'Invalid ELF section header size', ENOEXEC"},
+		{Name: "crc7-elf-shoff-past-end", Base: "crc7", Strip: true, Edit: func(b []byte) ([]byte, error) { return putAt(b, 0x28, 8, uint64(len(b))+64), nil },
+			What: "e_shoff past the end: 'Invalid ELF section header overflow', ENOEXEC"},
+		{Name: "crc7-elf-shstrndx-shnum", Base: "crc7", Strip: true, Edit: func(b []byte) ([]byte, error) { return setEhdr16(b, 0x3e, binary.LittleEndian.Uint16(b[0x3c:])), nil },
+			What: "e_shstrndx = e_shnum: 'Invalid ELF section name index: N || e_shstrndx (N) >= e_shnum (N)', ENOEXEC"},
+		{Name: "crc7-elf-text-past-end", Base: "crc7", Strip: true, Edit: func(b []byte) ([]byte, error) { return setShdrField(b, ".text", 24, 8, uint64(len(b))) },
+			What: ".text sh_offset = file size: 'Invalid ELF section in module (section N type 1)', ENOEXEC"},
+		{Name: "crc7-elf-modinfo-size-absurd", Base: "crc7", Strip: true, Edit: func(b []byte) ([]byte, error) { return setShdrField(b, ".modinfo", 32, 8, 0xffffffffffff0000) },
+			What: ".modinfo sh_size 0xffffffffffff0000 (offset+size wraps): 'Invalid ELF section in module', ENOEXEC"},
+		{Name: "crc7-elf-shstrtab-no-nul", Base: "crc7", Strip: true, Edit: func(b []byte) ([]byte, error) { return lastByteOf(b, shstrtabName(b), 'X') },
+			What: "last byte of the section name table 'X': 'ELF Spec violation: section name table isn't null terminated', ENOEXEC"},
+		{Name: "crc7-elf-shstrtab-progbits", Base: "crc7", Strip: true, Edit: func(b []byte) ([]byte, error) { return setShdrField(b, shstrtabName(b), 4, 4, 1) },
+			What: "section name table SHT_PROGBITS: 6.1 does not check (loads, E); 6.12.117 'Invalid ELF section name table type: 1'"},
+		{Name: "crc7-elf-comment-name-oob", Base: "crc7", Strip: true, Edit: func(b []byte) ([]byte, error) {
+			ss, err := sections(b)
+			if err != nil {
+				return nil, err
+			}
+			str := ss[binary.LittleEndian.Uint16(b[0x3e:])]
+			return setShdrField(b, ".comment", 0, 4, uint64(str.size+1))
+		},
+			What: "non-ALLOC .comment's sh_name just past the name table: 6.1 checks only ALLOC sections (loads); 6.12.117 'Invalid ELF section name in module'"},
+		{Name: "crc7-elf-no-this-module", Base: "crc7", Strip: true, Edit: func(b []byte) ([]byte, error) {
+			return renameSection(b, ".gnu.linkonce.this_module", ".gnu.linkonce.this_modulX")
+		},
+			What: "no .gnu.linkonce.this_module: 6.1 'crc7: No module found in object'; 6.12.117 'module crc7: Exactly one .gnu.linkonce.this_module section must exist.'"},
+		{Name: "crc7-elf-no-modinfo", Base: "crc7", Strip: true, Edit: func(b []byte) ([]byte, error) { return renameSection(b, ".modinfo", ".modinfX") },
+			What: "no .modinfo: name from struct module, no vermagic (try_to_force_load), license unspecified: loads tainted"},
+		{Name: "crc7-elf-no-symtab", Base: "crc7", Strip: true, Edit: func(b []byte) ([]byte, error) { return setShdrField(b, ".symtab", 4, 4, 1) },
+			What: ".symtab type SHT_PROGBITS: 'crc7: module has no symbols (stripped?)', ENOEXEC"},
+		{Name: "crc7-elf-modinfo-no-nul", Base: "crc7", Strip: true, Edit: func(b []byte) ([]byte, error) { return lastByteOf(b, ".modinfo", 'X') },
+			What: ".modinfo's last byte 'X' (no final NUL): not checked, loads"},
+		{Name: "crc7-elf-versions-size-odd", Base: "crc7", Strip: true, Edit: func(b []byte) ([]byte, error) { return growSection(b, "__versions", 8) },
+			What: "__versions sh_size not a multiple of 64: not checked before 6.14, loads"},
+		{Name: "crc7-elf-sym-bad-shndx", Base: "crc7", Strip: true, Edit: symShndx,
+			What: "a defined symbol's st_shndx = e_shnum+5: 'crc7: Symbol X has an invalid section index N (max M)' (stable backport), ENOEXEC"},
+		{Name: "crc7-elf-null-section-name-oob", Base: "crc7", Strip: true, Edit: func(b []byte) ([]byte, error) {
+			b, err := setShdrField(b, ".comment", 4, 4, 0) // SHT_NULL
+			if err != nil {
+				return nil, err
+			}
+			if b, err = setShdrField(b, ".comment", 8, 8, 2); err != nil { // SHF_ALLOC
+				return nil, err
+			}
+			return setShdrField(b, ".comment", 0, 4, 0xfffffff0)
+		},
+			What: "an SHF_ALLOC SHT_NULL section whose sh_name is 4 GiB past the name table: no form bounds it, find_sec/find_any_unique_sec read it: out-of-bounds read (oops), not a refusal"},
 		{Name: "crc7-already-loaded", Base: "crc7", Preload: true,
 			What: "(u) insmod twice: EEXIST"},
 		{Name: "crc-itu-t-stripped-named-crc7", Base: "crc-itu-t", Strip: true, Deps: []string{"crc7"},
@@ -524,4 +579,26 @@ func Select(cases []realkernel.Case, substr string) []realkernel.Case {
 		}
 	}
 	return sel
+}
+
+// Apply makes variant name from the bytes of its base module (strip, then
+// edit), as Build does; for tests that replay recorded outcomes on
+// committed fixtures.
+func Apply(name string, data []byte) ([]byte, error) {
+	for _, v := range List() {
+		if v.Name != name {
+			continue
+		}
+		var err error
+		if v.Strip {
+			if data, err = strip(data); err != nil {
+				return nil, err
+			}
+		}
+		if v.Edit != nil {
+			return v.Edit(data)
+		}
+		return clone(data), nil
+	}
+	return nil, fmt.Errorf("no variant %s", name)
 }
