@@ -1,0 +1,565 @@
+package disasm
+
+import (
+	"debug/elf"
+	"encoding/binary"
+	"strings"
+
+	"golang.org/x/arch/x86/x86asm"
+)
+
+func init() {
+	registerArch(elf.EM_X86_64, func(class elf.Class, order binary.ByteOrder, flags uint32) Arch {
+		if class == elf.ELFCLASS32 {
+			return &x86{mode: 64, x32: true}
+		}
+		return &x86{mode: 64}
+	})
+	registerArch(elf.EM_386, func(elf.Class, binary.ByteOrder, uint32) Arch { return &x86{mode: 32} })
+}
+
+// x86 decodes x86-64 and i386 with x86asm and prints what binutils 2.40
+// objdump prints.
+type x86 struct {
+	mode int
+	x32  bool
+}
+
+func (x *x86) ByteLayout(*Inst) (int, int, bool) { return 7, 1, false }
+
+// InstText pads the mnemonic to six columns and a space, as i386-dis.c does.
+func (x *x86) InstText(mn, ops string) string {
+	if ops == "" {
+		return mn
+	}
+	if len(mn) >= 6 {
+		return mn + " " + ops
+	}
+	return mn + "       "[:7-len(mn)] + ops
+}
+
+func (x *x86) Decode(code []byte, pc uint64, sym Symbolizer) Inst {
+	if in, ok := x.special(code, pc, sym); ok {
+		return in
+	}
+	inst, err := x86asm.Decode(code, x.mode)
+	if err != nil || inst.Len == 0 {
+		return badX86(code)
+	}
+	text := x86asm.GNUSyntax(inst, pc, nil)
+	mn, ops := splitX86(text)
+	mn, ops = x.fix(&inst, code, pc, sym, mn, ops)
+	return Inst{Len: inst.Len, Mnemonic: mn, Operands: ops, Known: true}
+}
+
+// badX86 is what objdump prints for a byte it cannot decode.
+func badX86(code []byte) Inst {
+	return Inst{Len: 1, Mnemonic: "(bad)", Known: false}
+}
+
+// x86Prefixes are the words GNU prints before the mnemonic proper.
+var x86Prefixes = map[string]bool{
+	"lock": true, "rep": true, "repz": true, "repnz": true, "repe": true, "repne": true,
+	"data16": true, "data32": true, "addr16": true, "addr32": true, "cs": true, "ds": true,
+	"es": true, "fs": true, "gs": true, "ss": true, "rex": true, "rex.W": true, "bnd": true,
+	"notrack": true, "xacquire": true, "xrelease": true, "rex64": true,
+}
+
+// splitX86 splits GNU text into the mnemonic (with its prefixes) and the operands.
+func splitX86(text string) (string, string) {
+	i := 0
+	for {
+		j := strings.IndexByte(text[i:], ' ')
+		if j < 0 {
+			return text, ""
+		}
+		w := text[i : i+j]
+		if !x86Prefixes[w] && !strings.HasPrefix(w, "rex.") {
+			return text[:i+j], text[i+j+1:]
+		}
+		i += j + 1
+	}
+}
+
+func (x *x86) fix(inst *x86asm.Inst, code []byte, pc uint64, sym Symbolizer, mn, ops string) (string, string) {
+	// Split the prefix words off the mnemonic.
+	var words []string
+	if i := strings.LastIndexByte(mn, ' '); i >= 0 {
+		words = strings.Fields(mn[:i])
+		mn = mn[i+1:]
+	}
+	if m, ok := x86Mnemonics[mn]; ok {
+		mn = m
+	}
+	var mi modrmInfo
+	hasModRM := false
+	for _, a := range inst.Args {
+		if _, ok := a.(x86asm.Mem); ok {
+			mi, hasModRM = x86ModRM(code, x.mode)
+			break
+		}
+	}
+	var comment string
+	args := splitOperands(ops)
+	if len(args) == 0 {
+		for _, a := range inst.Args {
+			if _, ok := a.(x86asm.Mem); ok {
+				args = []string{""}
+			}
+		}
+	}
+	movedSeg := byte(0)
+	for i, t := range args {
+		star := ""
+		if strings.HasPrefix(t, "*") {
+			star, t = "*", t[1:]
+		}
+		switch {
+		case strings.HasPrefix(t, "$"):
+			args[i] = star + x.imm(inst, t)
+		case !hasModRM && (t == "" || len(t) == 4 && t[0] == '%' && t[3] == ':'):
+			args[i] = star + t + "0x0"
+		case hasModRM && isMemText(t):
+			var m x86asm.Mem
+			for _, a := range inst.Args {
+				if mm, ok := a.(x86asm.Mem); ok {
+					m = mm
+				}
+			}
+			var txt string
+			txt, movedSeg = x.mem(inst, &mi, m)
+			args[i] = star + txt
+			if mi.riprel {
+				t := pc + uint64(inst.Len) + uint64(m.Disp)
+				if x.mode == 32 || x.x32 {
+					t &= 0xffffffff
+				}
+				comment = "        # " + targetText(t, sym)
+			}
+		}
+	}
+	// Branch targets: "1f <foo+0x1f>".
+	for _, a := range inst.Args {
+		if r, ok := a.(x86asm.Rel); ok {
+			t := pc + uint64(inst.Len) + uint64(int64(r))
+			if x.mode == 32 {
+				t &= 0xffffffff
+			}
+			args = []string{targetText(t, sym)}
+			break
+		}
+	}
+	ops = strings.Join(args, ",") + comment
+	switch {
+	case inst.Op == x86asm.NOP && len(code) > 0 && inst.Len >= 2 && code[inst.Len-1] == 0x90 && inst.Args[0] == nil:
+		// 66 90: objdump says xchg %ax,%ax.
+		if n := len(words); n > 0 && words[n-1] == "data16" {
+			words = words[:n-1]
+			mn, ops = "xchg", "%ax,%ax"
+		}
+	case inst.Op == x86asm.MOV && x.mode == 64 && isMovabs(code):
+		mn = "movabs"
+	}
+	if len(words) > 0 || movedSeg != 0 {
+		words = x.prefixWords(inst, code, words, movedSeg, mn)
+		mn = strings.Join(words, " ") + " " + mn
+	}
+	return mn, ops
+}
+
+// x86Mnemonics are the binutils 2.40 spellings of x86asm's GNU mnemonics.
+var x86Mnemonics = map[string]string{
+	"callq": "call", "retq": "ret", "jmpq": "jmp", "pushq": "push", "popq": "pop", "pushl": "push", "popl": "pop",
+	"leaveq": "leave", "movsxd": "movslq", "cdqe": "cltq", "cqo": "cqto", "cwde": "cwtl",
+	"cdq": "cltd", "cwd": "cwtd", "cbw": "cbtw", "lretq": "lret", "iretq": "iretq",
+	"pushfq": "pushf", "popfq": "popf", "lcallq": "lcall", "ljmpq": "ljmp",
+	"sysretq": "sysret", "enterq": "enter",
+	"shlxq": "shlx", "shlxl": "shlx", "shrxq": "shrx", "shrxl": "shrx", "sarxq": "sarx", "sarxl": "sarx",
+	"rorxq": "rorx", "rorxl": "rorx",
+}
+
+// isMovabs reports B8+r with REX.W (imm64) or A0-A3 (moffs).
+func isMovabs(code []byte) bool {
+	i := 0
+	for i < len(code) && isLegacyPrefix(code[i]) {
+		i++
+	}
+	rexw := false
+	if i < len(code) && code[i]&0xf0 == 0x40 {
+		rexw = code[i]&8 != 0
+		i++
+	}
+	if i >= len(code) {
+		return false
+	}
+	op := code[i]
+	return op >= 0xa0 && op <= 0xa3 || rexw && op >= 0xb8 && op <= 0xbf
+}
+
+func isLegacyPrefix(b byte) bool {
+	switch b {
+	case 0x26, 0x2e, 0x36, 0x3e, 0x64, 0x65, 0x66, 0x67, 0xf0, 0xf2, 0xf3:
+		return true
+	}
+	return false
+}
+
+// splitOperands splits at commas outside parentheses.
+func splitOperands(s string) []string {
+	if s == "" {
+		return nil
+	}
+	var out []string
+	depth, start := 0, 0
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '(':
+			depth++
+		case ')':
+			depth--
+		case ',':
+			if depth == 0 {
+				out = append(out, s[start:i])
+				start = i + 1
+			}
+		}
+	}
+	return append(out, s[start:])
+}
+
+func isMemText(t string) bool {
+	if t == "" {
+		return true
+	}
+	if strings.IndexByte(t, '(') >= 0 {
+		return true
+	}
+	if len(t) >= 4 && t[0] == '%' && t[3] == ':' {
+		return true
+	}
+	return strings.HasPrefix(t, "0x") || strings.HasPrefix(t, "-0x")
+}
+
+// imm reformats "$-0x3" as objdump does: unsigned in the operand size.
+func (x *x86) imm(inst *x86asm.Inst, t string) string {
+	if !strings.HasPrefix(t, "$-0x") && !strings.HasPrefix(t, "$0x") {
+		return t
+	}
+	var v int64
+	found := 0
+	for _, a := range inst.Args {
+		if im, ok := a.(x86asm.Imm); ok {
+			v = int64(im)
+			found++
+		}
+	}
+	if found != 1 {
+		return t
+	}
+	bits := inst.DataSize
+	for _, a := range inst.Args {
+		switch a := a.(type) {
+		case x86asm.Reg:
+			switch {
+			case a >= x86asm.AL && a <= x86asm.R15B:
+				bits = 8
+			case a >= x86asm.AX && a <= x86asm.R15W:
+				bits = 16
+			case a >= x86asm.EAX && a <= x86asm.R15L:
+				bits = 32
+			case a >= x86asm.RAX && a <= x86asm.R15:
+				bits = 64
+			}
+		case x86asm.Mem:
+			if inst.MemBytes == 1 || inst.MemBytes == 2 {
+				bits = inst.MemBytes * 8
+			}
+		}
+	}
+	switch inst.Op {
+	case x86asm.PUSH:
+		bits = inst.Mode
+		if inst.DataSize == 16 {
+			bits = 16
+		}
+	case x86asm.ENTER, x86asm.RET, x86asm.LRET:
+		bits = 16
+	}
+	if v >= 0 && (bits >= 64 || v < 1<<bits) {
+		return t
+	}
+	u := uint64(v)
+	if bits < 64 && bits > 0 {
+		u &= 1<<bits - 1
+	}
+	return "$0x" + string(appendHex(nil, u))
+}
+
+// modrmInfo is what objdump's OP_E_memory needs from the encoding.
+type modrmInfo struct {
+	ok       bool
+	mod, rm  byte
+	havesib  bool
+	sibBase  byte // low 3 bits
+	sibIndex byte // with REX.X / VEX.X
+	scale    byte
+	riprel   bool
+	addr32   bool // 67 prefix in 64-bit mode
+	addr16   bool // 67 prefix in 32-bit mode
+	lastSeg  byte
+}
+
+// x86ModRM locates and decodes the ModRM (and SIB) byte of an instruction.
+func x86ModRM(code []byte, mode int) (modrmInfo, bool) {
+	var mi modrmInfo
+	i := 0
+	for i < len(code) && isLegacyPrefix(code[i]) {
+		switch code[i] {
+		case 0x67:
+			if mode == 64 {
+				mi.addr32 = true
+			} else {
+				mi.addr16 = true
+			}
+		case 0x26, 0x2e, 0x36, 0x3e, 0x64, 0x65:
+			mi.lastSeg = code[i]
+		}
+		i++
+	}
+	rexX := false
+	if mode == 64 && i < len(code) && code[i]&0xf0 == 0x40 {
+		rexX = code[i]&2 != 0
+		i++
+	}
+	if i >= len(code) {
+		return mi, false
+	}
+	vexOK := func() bool { return mode == 64 || i+1 < len(code) && code[i+1]&0xc0 == 0xc0 }
+	switch op := code[i]; {
+	case op == 0xc5 && vexOK():
+		i += 3
+	case op == 0xc4 && vexOK():
+		if i+1 >= len(code) {
+			return mi, false
+		}
+		rexX = code[i+1]&0x40 == 0
+		i += 4
+	case op == 0x62 && vexOK():
+		if i+1 >= len(code) {
+			return mi, false
+		}
+		rexX = code[i+1]&0x40 == 0
+		i += 5
+	case op == 0x0f:
+		if i+1 >= len(code) {
+			return mi, false
+		}
+		switch code[i+1] {
+		case 0x38, 0x3a:
+			i += 3
+		case 0x0f:
+			i += 2
+		default:
+			i += 2
+		}
+	default:
+		if op >= 0xa0 && op <= 0xa7 || op >= 0xaa && op <= 0xaf || op >= 0x6c && op <= 0x6f || op == 0xd7 {
+			return mi, false
+		}
+		i++
+	}
+	if i >= len(code) {
+		return mi, false
+	}
+	m := code[i]
+	mi.mod, mi.rm = m>>6, m&7
+	if mi.mod == 3 {
+		return mi, false
+	}
+	if mi.rm == 4 && !mi.addr16 {
+		if i+1 >= len(code) {
+			return mi, false
+		}
+		s := code[i+1]
+		mi.havesib = true
+		mi.scale = s >> 6
+		mi.sibIndex = (s >> 3) & 7
+		if rexX {
+			mi.sibIndex += 8
+		}
+		mi.sibBase = s & 7
+	}
+	mi.riprel = mode == 64 && mi.mod == 0 && mi.rm == 5 && !mi.havesib
+	mi.ok = true
+	return mi, true
+}
+
+var segNames = map[byte]string{0x26: "es", 0x2e: "cs", 0x36: "ss", 0x3e: "ds", 0x64: "fs", 0x65: "gs"}
+
+// mem renders a ModRM memory operand like OP_E_memory. It returns the
+// segment prefix byte that objdump prints as a prefix word instead (cs, ds,
+// es, ss are not active in 64-bit mode), or 0.
+func (x *x86) mem(inst *x86asm.Inst, mi *modrmInfo, m x86asm.Mem) (string, byte) {
+	if mi.addr16 {
+		return gnuMemFallback(m), 0
+	}
+	var b []byte
+	var moved byte
+	if mi.lastSeg != 0 {
+		if x.mode == 64 && mi.lastSeg != 0x64 && mi.lastSeg != 0x65 {
+			moved = mi.lastSeg
+		} else {
+			b = append(b, '%')
+			b = append(b, segNames[mi.lastSeg]...)
+			b = append(b, ':')
+		}
+	}
+	base := mi.rm
+	if mi.havesib {
+		base = mi.sibBase
+	}
+	havebase := !(mi.mod == 0 && base == 5)
+	haveindex := mi.havesib && mi.sibIndex != 4
+	needindex := mi.havesib && !havebase && !haveindex && (x.mode != 64 || mi.addr32)
+	havedisp := havebase || needindex || mi.havesib && (haveindex || mi.scale != 0)
+	disp := m.Disp
+	if mi.mod != 0 || base == 5 {
+		if havedisp || mi.riprel {
+			if disp < 0 {
+				b = append(b, "-0x"...)
+				b = appendHex(b, uint64(-disp))
+			} else {
+				b = append(b, "0x"...)
+				b = appendHex(b, uint64(disp))
+			}
+			if mi.riprel {
+				b = append(b, "(%rip)"...)
+			}
+		} else {
+			u := uint64(disp)
+			if x.mode == 32 || mi.addr32 {
+				u &= 0xffffffff
+			}
+			b = append(b, "0x"...)
+			b = appendHex(b, u)
+		}
+	}
+	if havedisp {
+		b = append(b, '(')
+		if havebase {
+			b = append(b, regName(m.Base)...)
+		}
+		if mi.havesib && (mi.scale != 0 || needindex || haveindex || havebase && base != 4) {
+			b = append(b, ',')
+			if haveindex {
+				b = append(b, regName(m.Index)...)
+			} else if x.mode == 64 && !mi.addr32 {
+				b = append(b, "%riz"...)
+			} else {
+				b = append(b, "%eiz"...)
+			}
+			b = append(b, ',', '0'+1<<mi.scale)
+		}
+		b = append(b, ')')
+	}
+	return string(b), moved
+}
+
+func gnuMemFallback(m x86asm.Mem) string {
+	return x86asm.GNUSyntax(x86asm.Inst{Op: x86asm.LEA, Args: x86asm.Args{x86asm.AX, m}, Mode: 32}, 0, nil)
+}
+
+// regName is the AT&T name of an address register.
+func regName(r x86asm.Reg) string {
+	s := strings.ToLower(r.String())
+	if strings.HasPrefix(s, "r") && strings.HasSuffix(s, "l") && len(s) <= 4 && s[1] >= '0' && s[1] <= '9' {
+		s = s[:len(s)-1] + "d"
+	}
+	return "%" + s
+}
+
+var x86PrefixByte = map[string]byte{
+	"data16": 0x66, "data32": 0x66, "addr16": 0x67, "addr32": 0x67, "rep": 0xf3, "repz": 0xf3, "repe": 0xf3,
+	"repn": 0xf2, "repnz": 0xf2, "repne": 0xf2, "lock": 0xf0, "cs": 0x2e, "ds": 0x3e, "es": 0x26,
+	"ss": 0x36, "fs": 0x64, "gs": 0x65, "bnd": 0xf2, "notrack": 0x3e,
+}
+
+// prefixWords orders the prefix words objdump prints, in byte order, with
+// binutils 2.40's names.
+func (x *x86) prefixWords(inst *x86asm.Inst, code []byte, words []string, movedSeg byte, mn string) []string {
+	for i, w := range words {
+		switch w {
+		case "data32":
+			if x.mode != 16 {
+				words[i] = "data16"
+			}
+		case "rep":
+			switch strings.TrimRight(mn, "bwlq") {
+			case "movs", "stos", "lods", "ins", "outs":
+			default:
+				words[i] = "repz"
+			}
+		case "repn":
+			words[i] = "repnz"
+		case "ds":
+			if (mn == "jmp" || mn == "call") && inst.Args[0] != nil {
+				if _, rel := inst.Args[0].(x86asm.Rel); !rel {
+					words[i] = "notrack"
+				}
+			}
+		}
+	}
+	if movedSeg == 0 {
+		return words
+	}
+	var out []string
+	wi := 0
+	for i := 0; i < len(code) && isLegacyPrefix(code[i]) || i < len(code) && x.mode == 64 && code[i]&0xf0 == 0x40; i++ {
+		c := code[i]
+		if c == movedSeg && isLastSeg(code, i) {
+			out = append(out, segNames[c])
+			continue
+		}
+		if wi < len(words) {
+			w := words[wi]
+			if pb, ok := x86PrefixByte[w]; ok && pb == c || !ok && c&0xf0 == 0x40 {
+				out = append(out, w)
+				wi++
+			}
+		}
+	}
+	return append(out, words[wi:]...)
+}
+
+func isLastSeg(code []byte, i int) bool {
+	for j := i + 1; j < len(code) && isLegacyPrefix(code[j]); j++ {
+		if _, ok := segNames[code[j]]; ok {
+			return false
+		}
+	}
+	return true
+}
+
+func targetText(t uint64, sym Symbolizer) string {
+	b := appendHex(nil, t)
+	if s := sym(t); s != "" {
+		b = append(b, ' ')
+		b = append(b, s...)
+	} else {
+		b = append([]byte("0x"), b...)
+	}
+	return string(b)
+}
+
+// special decodes what x86asm does not know.
+func (x *x86) special(code []byte, pc uint64, sym Symbolizer) (Inst, bool) {
+	if len(code) >= 4 && code[0] == 0xf3 && code[1] == 0x0f && code[2] == 0x1e {
+		switch code[3] {
+		case 0xfa:
+			return Inst{Len: 4, Mnemonic: "endbr64", Known: true}, true
+		case 0xfb:
+			return Inst{Len: 4, Mnemonic: "endbr32", Known: true}, true
+		}
+	}
+	return Inst{}, false
+}
