@@ -160,6 +160,13 @@ func (x *x86) fix(inst *x86asm.Inst, code []byte, pc uint64, sym Symbolizer, mn,
 	case inst.Op == x86asm.MOV && x.mode == 64 && isMovabs(code):
 		mn = "movabs"
 	}
+	if strings.Contains(ops, " {") {
+		ops = strings.ReplaceAll(ops, " {", "{")
+	}
+	if k := evexMask(code, x.mode); k != 0 && !strings.Contains(ops, "{%k") && comment == "" {
+		// x86asm drops the mask of a masked store.
+		ops += "{%k" + string(rune('0'+k)) + "}"
+	}
 	if len(words) > 0 || movedSeg != 0 {
 		words = x.prefixWords(inst, code, words, movedSeg, mn)
 		mn = strings.Join(words, " ") + " " + mn
@@ -175,7 +182,21 @@ var x86Mnemonics = map[string]string{
 	"pushfq": "pushf", "popfq": "popf", "lcallq": "lcall", "ljmpq": "ljmp",
 	"sysretq": "sysret", "enterq": "enter",
 	"shlxq": "shlx", "shlxl": "shlx", "shrxq": "shrx", "shrxl": "shrx", "sarxq": "sarx", "sarxl": "sarx",
-	"rorxq": "rorx", "rorxl": "rorx",
+	"rorxq": "rorx", "rorxl": "rorx", "mulxq": "mulx", "mulxl": "mulx",
+	"sidtl": "sidt", "sgdtl": "sgdt", "sidtq": "sidt", "sgdtq": "sgdt", "lidtl": "lidt", "lgdtl": "lgdt",
+	"lidtq": "lidt", "lgdtq": "lgdt",
+}
+
+// evexMask returns EVEX.aaa (the opmask register), 0 if none.
+func evexMask(code []byte, mode int) byte {
+	i := 0
+	for i < len(code) && isLegacyPrefix(code[i]) {
+		i++
+	}
+	if mode != 64 || i+3 >= len(code) || code[i] != 0x62 {
+		return 0
+	}
+	return code[i+3] & 7
 }
 
 // isMovabs reports B8+r with REX.W (imm64) or A0-A3 (moffs).
@@ -551,7 +572,62 @@ func targetText(t uint64, sym Symbolizer) string {
 	return string(b)
 }
 
-// special decodes what x86asm does not know.
+// x86Fixed are complete encodings x86asm does not know.
+var x86Fixed = map[string]string{
+	"\x0f\x01\xc1": "vmcall", "\x0f\x01\xc2": "vmlaunch", "\x0f\x01\xc3": "vmresume", "\x0f\x01\xc4": "vmxoff",
+	"\x0f\x01\xca": "clac", "\x0f\x01\xcb": "stac", "\x0f\x01\xcf": "encls", "\x0f\x01\xd7": "enclu", "\x0f\x01\xc0": "enclv",
+	"\x0f\x01\xd4": "vmfunc", "\x0f\x01\xd8": "vmrun", "\x0f\x01\xd9": "vmmcall", "\x0f\x01\xda": "vmload",
+	"\x0f\x01\xdb": "vmsave", "\x0f\x01\xdc": "stgi", "\x0f\x01\xdd": "clgi", "\x0f\x01\xde": "skinit",
+	"\x0f\x01\xdf": "invlpga", "\x0f\x01\xee": "rdpkru", "\x0f\x01\xef": "wrpkru", "\x0f\x01\xe8": "serialize",
+	"\x0f\x01\xfa": "monitorx", "\x0f\x01\xfb": "mwaitx", "\x0f\x01\xfc": "clzero", "\x0f\x01\xfd": "rdpru",
+	"\x0f\x01\xc5": "pconfig", "\x0f\x01\xc6": "wrmsrns", "\x0f\x01\xe9": "seamcall",
+	"\x0f\xa7\xc0": "xstore-rng", "\x0f\xa7\xc8": "xcrypt-ecb", "\x0f\xa7\xd0": "xcrypt-cbc", "\x0f\xa7\xd8": "xcrypt-ctr",
+	"\x0f\xa7\xe0": "xcrypt-cfb", "\x0f\xa7\xe8": "xcrypt-ofb", "\x0f\xa6\xc0": "montmul", "\x0f\xa6\xc8": "xsha1",
+	"\x0f\xa6\xd0": "xsha256",
+	"\xc5\xf8\x77": "vzeroupper", "\xc5\xfc\x77": "vzeroall",
+}
+
+// x86ModRMOp is an opcode with a ModRM byte x86asm does not know.
+type x86ModRMOp struct {
+	pfx   byte   // mandatory prefix (0x66, 0xf3, 0xf2) or 0
+	op    string // opcode bytes after the prefixes and REX
+	ext   int    // ModRM.reg opcode extension, or -1
+	name  string
+	form  int
+	width int // register width: 0 = address size (64 in 64-bit mode), 32 = 32 or 64 with REX.W
+}
+
+const (
+	formRegRM = iota // AT&T "%reg,rm"
+	formRMReg        // AT&T "rm,%reg"
+	formMem          // memory only
+	formReg          // register only (ModRM.rm)
+)
+
+var x86ModRMOps = []x86ModRMOp{
+	{0, "\x0f\x78", -1, "vmread", formRegRM, 0},
+	{0, "\x0f\x79", -1, "vmwrite", formRMReg, 0},
+	{0x66, "\x0f\x38\xf6", -1, "adcx", formRMReg, 32},
+	{0xf3, "\x0f\x38\xf6", -1, "adox", formRMReg, 32},
+	{0x66, "\x0f\x38\x80", -1, "invept", formRMReg, 0},
+	{0x66, "\x0f\x38\x81", -1, "invvpid", formRMReg, 0},
+	{0x66, "\x0f\x38\x82", -1, "invpcid", formRMReg, 0},
+	{0xf3, "\x0f\x38\xf8", -1, "enqcmds", formRMReg, 0},
+	{0xf2, "\x0f\x38\xf8", -1, "enqcmd", formRMReg, 0},
+	{0x66, "\x0f\x38\xf8", -1, "movdir64b", formRMReg, 0},
+	{0x66, "\x0f\xc7", 6, "vmclear", formMem, 0},
+	{0xf3, "\x0f\xc7", 6, "vmxon", formMem, 0},
+	{0, "\x0f\xc7", 6, "vmptrld", formMem, 0},
+	{0, "\x0f\xc7", 7, "vmptrst", formMem, 0},
+	{0xf3, "\x0f\xc7", 7, "rdpid", formReg, 0},
+	{0x66, "\x0f\xae", 7, "clflushopt", formMem, 0},
+	{0x66, "\x0f\xae", 6, "clwb", formMem, 0},
+}
+
+var x86Reg64 = [16]string{"%rax", "%rcx", "%rdx", "%rbx", "%rsp", "%rbp", "%rsi", "%rdi", "%r8", "%r9", "%r10", "%r11", "%r12", "%r13", "%r14", "%r15"}
+var x86Reg32 = [16]string{"%eax", "%ecx", "%edx", "%ebx", "%esp", "%ebp", "%esi", "%edi", "%r8d", "%r9d", "%r10d", "%r11d", "%r12d", "%r13d", "%r14d", "%r15d"}
+
+// special decodes what x86asm does not know or gets wrong.
 func (x *x86) special(code []byte, pc uint64, sym Symbolizer) (Inst, bool) {
 	if len(code) >= 4 && code[0] == 0xf3 && code[1] == 0x0f && code[2] == 0x1e {
 		switch code[3] {
@@ -561,5 +637,124 @@ func (x *x86) special(code []byte, pc uint64, sym Symbolizer) (Inst, bool) {
 			return Inst{Len: 4, Mnemonic: "endbr32", Known: true}, true
 		}
 	}
+	// Only the common shapes: [66|f2|f3] [REX] opcode.
+	i := 0
+	var pfx byte
+	if len(code) > 0 && (code[0] == 0x66 || code[0] == 0xf2 || code[0] == 0xf3) {
+		pfx = code[0]
+		i++
+	}
+	var rex byte
+	if x.mode == 64 && i < len(code) && code[i]&0xf0 == 0x40 {
+		rex = code[i]
+		i++
+	}
+	rest := code[i:]
+	if len(rest) < 2 || rest[0] != 0x0f && rest[0] != 0xc5 {
+		return Inst{}, false
+	}
+	if len(rest) >= 3 && rex == 0 {
+		if name, ok := x86Fixed[string(rest[:3])]; ok {
+			mn := name
+			switch {
+			case pfx == 0xf3 && rest[0] == 0x0f && (rest[1] == 0xa6 || rest[1] == 0xa7):
+				mn = "repz " + name
+			case pfx != 0:
+				return Inst{}, false
+			}
+			return Inst{Len: i + 3, Mnemonic: mn, Known: true}, true
+		}
+	}
+	for k := range x86ModRMOps {
+		o := &x86ModRMOps[k]
+		if o.pfx != pfx || len(rest) <= len(o.op) || string(rest[:len(o.op)]) != o.op {
+			continue
+		}
+		m := rest[len(o.op)]
+		mod, reg, rm := m>>6, int(m>>3&7), int(m&7)
+		if o.ext >= 0 && reg != o.ext {
+			continue
+		}
+		if o.form == formMem && mod == 3 || o.form == formReg && mod != 3 {
+			continue
+		}
+		if rex&4 != 0 {
+			reg += 8
+		}
+		w := x.mode
+		if o.width == 32 && rex&8 == 0 {
+			w = 32
+		}
+		regName := func(n int) string {
+			if w == 64 {
+				return x86Reg64[n]
+			}
+			return x86Reg32[n&7]
+		}
+		var rmText string
+		n := i + len(o.op) + 1
+		if mod == 3 {
+			if rex&1 != 0 {
+				rm += 8
+			}
+			rmText = regName(rm)
+		} else {
+			// Let x86asm decode the addressing form through an instruction
+			// with the same ModRM layout (lea), then print it our way.
+			probe := append([]byte{}, code[:i]...)
+			if pfx != 0 {
+				probe = probe[1:]
+			}
+			probe = append(probe, 0x8d)
+			probe = append(probe, rest[len(o.op):]...)
+			inst, err := x86asm.Decode(probe, x.mode)
+			if err != nil {
+				return Inst{}, false
+			}
+			mi, ok := x86ModRM(probe, x.mode)
+			if !ok {
+				return Inst{}, false
+			}
+			mem, _ := inst.Args[1].(x86asm.Mem)
+			txt, moved := x.mem(&inst, &mi, mem)
+			if moved != 0 {
+				return Inst{}, false
+			}
+			n = i + (inst.Len - (len(probe) - len(rest[len(o.op):]))) + len(o.op)
+			rmText = txt
+			if mi.riprel {
+				t := pc + uint64(n) + uint64(mem.Disp)
+				rmText += "        # " + targetText(t, sym)
+				// the comment goes last; see below
+			}
+		}
+		var ops string
+		switch o.form {
+		case formRegRM:
+			ops = regName(reg) + "," + rmText
+		case formRMReg:
+			ops = moveComment(rmText) + "," + regName(reg) + commentOf(rmText)
+		default:
+			ops = rmText
+		}
+		if o.form == formRegRM {
+			ops = regName(reg) + "," + moveComment(rmText) + commentOf(rmText)
+		}
+		return Inst{Len: n, Mnemonic: o.name, Operands: ops, Known: true}, true
+	}
 	return Inst{}, false
+}
+
+func moveComment(s string) string {
+	if i := strings.Index(s, "        # "); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
+
+func commentOf(s string) string {
+	if i := strings.Index(s, "        # "); i >= 0 {
+		return s[i:]
+	}
+	return ""
 }
