@@ -163,7 +163,12 @@ func (x *x86) fix(inst *x86asm.Inst, code []byte, pc uint64, sym Symbolizer, mn,
 	if strings.Contains(ops, " {") {
 		ops = strings.ReplaceAll(ops, " {", "{")
 	}
-	if k := evexMask(code, x.mode); k != 0 && !strings.Contains(ops, "{%k") && comment == "" {
+	if strings.HasPrefix(mn, "vpmovm2") {
+		// x86asm reads the source mask register as an opmask.
+		if i := strings.Index(ops, "{%k"); i > 0 && strings.HasSuffix(ops, "}") {
+			ops = ops[i+1:len(ops)-1] + "," + ops[:i]
+		}
+	} else if k := evexMask(code, x.mode); k != 0 && !strings.Contains(ops, "{%k") && comment == "" {
 		// x86asm drops the mask of a masked store.
 		ops += "{%k" + string(rune('0'+k)) + "}"
 	}
