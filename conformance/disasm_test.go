@@ -408,3 +408,41 @@ func TestConformanceDisasm(t *testing.T) {
 	}
 	t.Logf("%d modules compared in %s", compared, time.Since(start).Round(time.Second))
 }
+
+// TestDisasmComparatorDetects proves the harness fails on each class of
+// difference: it compares objdump's own output with mutated copies.
+func TestDisasmComparatorDetects(t *testing.T) {
+	tool := need(t, "objdump")
+	p := filepath.Join(repoRoot(t), "testdata", "modules", "amd64", "crc7.ko")
+	want, err := exec.Command(tool, "-d", "-r", p).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name, from, to string
+		count          func(*disasmStats) int
+	}{
+		{"operand", "movzbl 0x0(%rax),%eax", "movzbl (%rax),%eax", func(s *disasmStats) int { return s.operand }},
+		{"mnemonic", "test   %rdx,%rdx", "testq  %rdx,%rdx", func(s *disasmStats) int { return s.mnemonic }},
+		{"reloc", "R_X86_64_32S\tcrc7_be_syndrome_table", "R_X86_64_32\tcrc7_be_syndrome_table", func(s *disasmStats) int { return s.reloc }},
+		{"boundary", "   c:\t48 83 c6 01          \tadd    $0x1,%rsi\n", "   c:\t48 83                \t(bad)\n   e:\tc6 01                \tmovb   $0x1,(%rcx)\n", func(s *disasmStats) int { return s.boundary }},
+		{"unknown", "add    %rsi,%rdx", "(bad)", func(s *disasmStats) int { return s.unknown }},
+		{"heading", "<crc7_be>:", "<crc7_be+0x0>:", func(s *disasmStats) int { return s.heading }},
+	}
+	for _, c := range cases {
+		ours := strings.Replace(string(want), c.from, c.to, 1)
+		if ours == string(want) {
+			t.Fatalf("%s: %q not in objdump's output", c.name, c.from)
+		}
+		st := newDisasmStats()
+		compareDisasm("crc7.ko", []byte(ours), want, st)
+		if c.count(st) != 1 {
+			t.Errorf("%s: mutation counted %d times, want 1 (%+v)", c.name, c.count(st), *st)
+		}
+	}
+	st := newDisasmStats()
+	compareDisasm("crc7.ko", want, want, st)
+	if st.operand+st.mnemonic+st.reloc+st.boundary+st.unknown+st.heading != 0 || st.insns == 0 {
+		t.Errorf("identical text: %+v", *st)
+	}
+}

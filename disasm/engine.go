@@ -65,6 +65,10 @@ type Disassembler struct {
 	perLine, perChunk int
 	layout            ByteLayout
 	text              TextFormatter
+
+	// RelocQuirk reproduces objdump 2.40's --disassemble=SYM output, which
+	// prints every relocation before the symbol after its first line.
+	RelocQuirk bool
 }
 
 // New prepares the disassembly of f. It fails with ErrNoDecoder (wrapped)
@@ -252,19 +256,24 @@ func (d *Disassembler) section(sec *elfx.Section, want map[string]bool, v Visito
 					printing = cur.flags&fFunction == 0
 				}
 			}
-			if !printing && cur.value <= addr && want[cur.name] {
+			if !printing && want[cur.name] {
 				printing = true
 				if !announced {
 					v.Section(sec)
 					announced = true
 				}
-				for rp < len(rels) && rels[rp].Offset < cur.value {
+				// objdump 2.40 prints the relocations of everything
+				// before the symbol at its first line; kmodscope drops
+				// them unless asked for objdump's text.
+				for !d.RelocQuirk && rp < len(rels) && rels[rp].Offset < addr {
 					rp++
 				}
 				until, stopAt = untilNext, size
 				if cur.flags&fFunction != 0 {
 					until = untilFunc
-					if end := cur.value + cur.size; end > addr && end <= size {
+					// objdump counts the size from where the symbol matched,
+					// which is the section start when it has no symbol there.
+					if end := addr + cur.size; end > addr && end <= size {
 						until, stopAt = untilStop, end
 					}
 				}

@@ -95,6 +95,9 @@ func (d *Disassembler) WriteText(w io.Writer, name string, funcs []string, opt T
 	p.buf = append(p.buf, ":     file format "...)
 	p.buf = append(p.buf, BFDTarget(d.f)...)
 	p.buf = append(p.buf, "\n\n"...)
+	quirk := d.RelocQuirk
+	d.RelocQuirk = opt.Objdump
+	defer func() { d.RelocQuirk = quirk }()
 	if err := d.Walk(funcs, p); err != nil {
 		return err
 	}
