@@ -203,7 +203,7 @@ func TestSiteCounts(t *testing.T) {
 	}
 	checks := []struct {
 		table, mark string
-		per        int
+		per         int
 	}{
 		{".rela.return_sites", "return_thunk", 1},
 		{".rela.retpoline_sites", "retpoline", 1},
