@@ -348,7 +348,7 @@ func parse(f *File) (*File, error) {
 		}
 	}
 	shstr := &f.Sections[f.Shstrndx]
-	if shstr.Type == elf.SHT_NOBITS || shstr.Size == 0 {
+	if shstr.Type == elf.SHT_NOBITS || shstr.Type == elf.SHT_NULL || shstr.Size == 0 {
 		return nil, &FormatError{Section: "(section names)", Off: shstr.HdrOff, Msg: fmt.Sprintf("section name table (section %d) is empty", f.Shstrndx)}
 	}
 	names, err := f.SectionData(shstr)

@@ -15,7 +15,7 @@ import (
 )
 
 func init() {
-	register(command{name: "check", summary: "predict whether the kernel will load a module, and why not (offline insmod/modprobe)", run: runCheck})
+	register(command{name: "check", summary: "predict whether the kernel will load a module, and why not (offline insmod/modprobe)", run: runCheck, args: argModules})
 }
 
 const checkSynopsis = "kmodscope check -b BASEDIR -k RELEASE [--with-deps] [--policy upstream|debian] [--loaded NAME,...] [--sig-enforce] [--lockdown] [--cert FILE]... [--json] MODULE..."
@@ -126,6 +126,7 @@ func runCheck(s *IO, args []string) int {
 	fs.StringVarP(&o.release, "set-version", "k", "", "target kernel release")
 	fs.BoolVar(&o.withDeps, "with-deps", false, "load the module's dependencies from the target tree first, like modprobe")
 	fs.StringVar(&o.policy, "policy", "", "loader policy: debian or upstream (default: detected from the kernel image)")
+	flagChoices(fs, "policy", "debian", "upstream")
 	fs.StringSliceVar(&o.loaded, "loaded", nil, "modules already loaded (comma-separated names)")
 	fs.StringVar(&o.loadedFrom, "loaded-from", "", "read the loaded modules from `FILE` in /proc/modules format")
 	fs.BoolVar(&o.sigEnforce, "sig-enforce", false, "signatures are enforced (module.sig_enforce=1 or Secure Boot)")

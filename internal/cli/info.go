@@ -15,7 +15,7 @@ import (
 )
 
 func init() {
-	register(command{name: "info", summary: "show module information exactly like kmod's modinfo (or --json)", run: runInfo})
+	register(command{name: "info", summary: "show module information exactly like kmod's modinfo (or --json)", run: runInfo, args: argModules})
 }
 
 const infoSynopsis = "kmodscope info [-F FIELD] [-0] [-a|-d|-l|-p|-n] [-m] [-b BASEDIR] [-k RELEASE] [--json] MODULE..."
@@ -79,7 +79,7 @@ func runInfo(s *IO, args []string) int {
 	fs.VarP(&fieldFlag{target: &o.field}, "field", "F", "print only the values of FIELD (the last of -a/-d/-l/-p/-n/-F wins)")
 	fs.BoolVarP(&o.null, "null", "0", false, "use \\0 instead of \\n (filename:, name: and parm: lines keep their padded layout, as modinfo)")
 	fs.BoolVarP(&o.modname, "modname", "m", false, "handle arguments as module names, not aliases or file names")
-	fs.StringVarP(&o.release, "set-version", "k", "", "use RELEASE instead of `uname -r`")
+	fs.StringVarP(&o.release, "set-version", "k", "", "use `RELEASE` instead of the running kernel's (uname -r)")
 	fs.StringVarP(&o.basedir, "basedir", "b", "", "use DIR as the root for /lib/modules")
 	fs.BoolVar(&o.json, "json", false, "print a kmodscope.info/v1 JSON document instead")
 	fs.Int64Var(&o.maxSize, "max-size", compression.DefaultLimit, "refuse compressed modules that expand beyond this many bytes")

@@ -34,6 +34,9 @@ type IO struct {
 	Out    *bufio.Writer
 	Err    io.Writer
 	outRaw io.Writer
+	// spec, when set, records every flag set newFlags creates: that is how
+	// completion and man pages introspect a command (see describe).
+	spec *flagRecorder
 }
 
 // errorf prints "kmodscope CMD: ERROR: msg" on stderr, flushing stdout first
@@ -50,15 +53,75 @@ func (s *IO) json(v any) error {
 	return enc.Encode(v)
 }
 
+// command is one subcommand. The contract every command follows, on which
+// usage, `kmodscope completion` and `kmodscope man` rely without any
+// per-command code (see describe in spec.go):
+//
+//   - init() calls register(command{name, summary, run}); summary is one
+//     line, lower case, no final period.
+//   - run builds its flags with fs := newFlags(name, synopsis, examples, s)
+//     and calls parseFlags(fs, ...) before doing anything else, so that
+//     run(s, []string{"--help"}) prints the help and returns 0 without side
+//     effects. examples starts with indented "  kmodscope NAME ..." lines,
+//     then a blank line and plain-text paragraphs (the man page's
+//     DESCRIPTION; a sentence starting "Exit status:" becomes EXIT STATUS).
+//   - A command group (like `sig`) prints, for --help, usage lines
+//     "  kmodscope NAME SUB ..." for each subcommand SUB and dispatches
+//     run(s, [SUB, ...]); each subcommand then follows the rules above with
+//     newFlags("NAME SUB", ...).
+//   - args says what the positional arguments are, for completion; the zero
+//     value means file names. Commands that take module names as well as
+//     files (resolved under -b BASEDIR -k RELEASE) set argModules.
+//   - A flag whose values are a fixed list can say so with
+//     flagChoices(fs, "flag", "a", "b"); -b/--basedir completes directories,
+//     -k/--set-version the releases under BASEDIR/lib/modules, a flag whose
+//     placeholder is DIR directories, and other string flags file names.
 type command struct {
 	name    string
 	summary string
 	run     func(s *IO, args []string) int
+	args    argKind  // positional arguments, for completion
+	choices []string // with argChoices: the words the first argument can be
+	hidden  bool     // not listed in usage, completion or man pages
 }
+
+// argKind is what a command's positional arguments are.
+type argKind int
+
+const (
+	argFiles   argKind = iota // file names (the default)
+	argModules                // module files or module names under -b/-k
+	argDirs                   // directories
+	argChoices                // one of command.choices
+	argNone                   // no positional arguments
+)
 
 var commands []command
 
 func register(c command) { commands = append(commands, c) }
+
+// lookupCommand returns the registered command called name.
+func lookupCommand(name string) (command, bool) {
+	for _, c := range commands {
+		if c.name == name {
+			return c, true
+		}
+	}
+	return command{}, false
+}
+
+// visibleCommands returns the commands usage, completion and man pages
+// show, sorted by name.
+func visibleCommands() []command {
+	var out []command
+	for _, c := range commands {
+		if !c.hidden {
+			out = append(out, c)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].name < out[j].name })
+	return out
+}
 
 // Main runs kmodscope with args (without the program name) and returns the
 // process exit code.
@@ -91,10 +154,8 @@ func dispatch(s *IO, args []string) int {
 		fmt.Fprintf(s.Out, "kmodscope version %s\n", Version)
 		return ExitOK
 	}
-	for _, c := range commands {
-		if c.name == args[0] {
-			return c.run(s, args[1:])
-		}
+	if c, ok := lookupCommand(args[0]); ok {
+		return c.run(s, args[1:])
 	}
 	fmt.Fprintf(s.Err, "kmodscope: unknown command %q\n\n", args[0])
 	usage(s.Err)
@@ -103,18 +164,21 @@ func dispatch(s *IO, args []string) int {
 
 func usage(w io.Writer) {
 	fmt.Fprintf(w, "kmodscope: read, show and check Linux kernel modules (.ko, .ko.xz, .ko.zst, .ko.gz)\n\nUsage:\n  kmodscope COMMAND [options] ARGS...\n\nCommands:\n")
-	sorted := append([]command(nil), commands...)
-	sort.Slice(sorted, func(i, j int) bool { return sorted[i].name < sorted[j].name })
-	for _, c := range sorted {
+	for _, c := range visibleCommands() {
 		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintf(w, "\nRun 'kmodscope COMMAND --help' for a command's options and examples.\n"+
 		"Exit codes: 0 success, 1 an input could not be read or processed, 2 usage error (info: 1, as modinfo), 3 check refused a module.\n")
 }
 
-// newFlags returns a flag set that reports errors instead of exiting.
+// newFlags returns a flag set that reports errors instead of exiting. The
+// flag set is the single definition of the command's options: --help,
+// completion and man pages are all generated from it.
 func newFlags(name, synopsis, examples string, s *IO) *pflag.FlagSet {
 	fs := pflag.NewFlagSet(name, pflag.ContinueOnError)
+	if s.spec != nil {
+		s.spec.record(name, synopsis, examples, fs)
+	}
 	fs.SetOutput(io.Discard)
 	fs.SortFlags = false
 	fs.Usage = func() {

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/spf13/pflag"
 	_ "golang.org/x/crypto/sha3" // registers crypto.SHA3_* for old toolchains; a no-op on current Go
 
 	"github.com/kmodscope/kmodscope/compression"
@@ -303,63 +304,100 @@ var hashByName = map[string]crypto.Hash{
 	"sha512": crypto.SHA512, "sha3-256": crypto.SHA3_256, "sha3-384": crypto.SHA3_384, "sha3-512": crypto.SHA3_512,
 }
 
+// signFlags are the signing options shared by sign and strip (--key,
+// --cert, --hash, --keyid).
+type signFlags struct {
+	keyPath, certPath, hashName string
+	keyID                       bool
+}
+
+func (f *signFlags) add(fs *pflag.FlagSet, required bool) {
+	opt := ""
+	if !required {
+		opt = "re-sign with the private key in PEM (`KEY`), as kmodscope sign does"
+	} else {
+		opt = "private key in PEM (`KEY`)"
+	}
+	fs.StringVar(&f.keyPath, "key", "", opt)
+	fs.StringVar(&f.certPath, "cert", "", "the key's X.509 certificate, PEM or DER (`CERT`)")
+	fs.StringVar(&f.hashName, "hash", "sha256", "digest: sha1, sha224, sha256, sha384, sha512, sha3-256, sha3-384, sha3-512")
+	fs.BoolVar(&f.keyID, "keyid", false, "identify the signer by subject key identifier (sign-file -k)")
+}
+
+// moduleSigner signs module images like scripts/sign-file.
+type moduleSigner struct {
+	key   crypto.Signer
+	cert  *x509.Certificate
+	hash  crypto.Hash
+	keyID bool
+}
+
+// load reads the key and certificate; on failure it prints the error and
+// returns the exit code.
+func (f *signFlags) load(s *IO, cmd string) (*moduleSigner, int) {
+	h, ok := hashByName[strings.ToLower(f.hashName)]
+	if !ok {
+		s.errorf(cmd, "unknown hash %q (use sha1, sha224, sha256, sha384, sha512, sha3-256, sha3-384 or sha3-512)", f.hashName)
+		return nil, ExitUsage
+	}
+	key, err := readPrivateKey(f.keyPath)
+	if err != nil {
+		s.errorf(cmd, "%v", err)
+		return nil, ExitError
+	}
+	certs, err := target.ReadCerts(f.certPath)
+	if err != nil || len(certs) == 0 {
+		if err == nil {
+			err = fmt.Errorf("%s: no certificate found", f.certPath)
+		}
+		s.errorf(cmd, "%v", err)
+		return nil, ExitError
+	}
+	cert := certs[0]
+	if pub, ok := key.Public().(interface{ Equal(crypto.PublicKey) bool }); !ok || !pub.Equal(cert.PublicKey) {
+		s.errorf(cmd, "%s: the private key does not match the certificate %s", f.keyPath, f.certPath)
+		return nil, ExitError
+	}
+	if f.keyID && len(cert.SubjectKeyId) == 0 {
+		s.errorf(cmd, "%s has no subject key identifier extension; sign without --keyid", f.certPath)
+		return nil, ExitError
+	}
+	return &moduleSigner{key: key, cert: cert, hash: h, keyID: f.keyID}, ExitOK
+}
+
+// sign replaces any signature of the module image data by a new one.
+func (ms *moduleSigner) sign(data []byte) ([]byte, error) {
+	content, err := modsig.Strip(data)
+	if err != nil {
+		return nil, fmt.Errorf("malformed existing signature, not re-signing: %w", err)
+	}
+	der, err := pkcs7.Sign(content, ms.key, ms.cert, ms.hash, ms.keyID)
+	if err != nil {
+		return nil, err
+	}
+	return modsig.Append(content, der), nil
+}
+
 func runSign(s *IO, args []string) int {
-	var keyPath, certPath, hashName, out string
-	var keyID bool
+	var sf signFlags
+	var out string
 	var maxSize int64
 	fs := newFlags("sign", "kmodscope sign --key KEY --cert CERT [--hash ALGO] [--keyid] MODULE [-o OUT]", signExamples, s)
-	fs.StringVar(&keyPath, "key", "", "private key in PEM (`KEY`)")
-	fs.StringVar(&certPath, "cert", "", "the key's X.509 certificate, PEM or DER (`CERT`)")
-	fs.StringVar(&hashName, "hash", "sha256", "digest: sha1, sha224, sha256, sha384, sha512, sha3-256, sha3-384, sha3-512")
-	fs.BoolVar(&keyID, "keyid", false, "identify the signer by subject key identifier (sign-file -k)")
+	sf.add(fs, true)
 	fs.StringVarP(&out, "output", "o", "", "write to `OUT` instead of replacing MODULE")
 	fs.Int64Var(&maxSize, "max-size", compression.DefaultLimit, "refuse compressed modules that expand beyond this many bytes")
 	if done, code := parseFlags(fs, s, "sign", args, ExitUsage); done {
 		return code
 	}
-	if fs.NArg() != 1 || keyPath == "" || certPath == "" {
+	if fs.NArg() != 1 || sf.keyPath == "" || sf.certPath == "" {
 		s.errorf("sign", "need --key, --cert and exactly one MODULE (see 'kmodscope sign --help')")
 		return ExitUsage
 	}
-	h, ok := hashByName[strings.ToLower(hashName)]
-	if !ok {
-		s.errorf("sign", "unknown hash %q (use sha1, sha224, sha256, sha384, sha512, sha3-256, sha3-384 or sha3-512)", hashName)
-		return ExitUsage
+	signer, code := sf.load(s, "sign")
+	if signer == nil {
+		return code
 	}
-	key, err := readPrivateKey(keyPath)
-	if err != nil {
-		s.errorf("sign", "%v", err)
-		return ExitError
-	}
-	certs, err := target.ReadCerts(certPath)
-	if err != nil || len(certs) == 0 {
-		if err == nil {
-			err = fmt.Errorf("%s: no certificate found", certPath)
-		}
-		s.errorf("sign", "%v", err)
-		return ExitError
-	}
-	cert := certs[0]
-	if pub, ok := key.Public().(interface{ Equal(crypto.PublicKey) bool }); !ok || !pub.Equal(cert.PublicKey) {
-		s.errorf("sign", "%s: the private key does not match the certificate %s", keyPath, certPath)
-		return ExitError
-	}
-	if keyID && len(cert.SubjectKeyId) == 0 {
-		s.errorf("sign", "%s has no subject key identifier extension; sign without --keyid", certPath)
-		return ExitError
-	}
-	err = rewriteModule(fs.Arg(0), out, maxSize, func(data []byte) ([]byte, error) {
-		content, err := modsig.Strip(data)
-		if err != nil {
-			return nil, fmt.Errorf("malformed existing signature, not re-signing: %w", err)
-		}
-		der, err := pkcs7.Sign(content, key, cert, h, keyID)
-		if err != nil {
-			return nil, err
-		}
-		return modsig.Append(content, der), nil
-	})
-	if err != nil {
+	if err := rewriteModule(fs.Arg(0), out, maxSize, signer.sign); err != nil {
 		s.errorf("sign", "%v", err)
 		return ExitError
 	}

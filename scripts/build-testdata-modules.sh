@@ -1,0 +1,43 @@
+#!/bin/sh
+# Build the strip test modules of testdata/src/ with the real Kbuild of an
+# installed linux-headers package, with debug info, and copy the .ko files
+# to OUTDIR (default testdata/modules/amd64/built).
+#
+#   scripts/build-testdata-modules.sh [OUTDIR]
+#   KDIR=/usr/src/linux-headers-6.1.0-57-amd64 scripts/build-testdata-modules.sh /tmp/out
+#
+# Needs: make, gcc, linux-headers-amd64 (which pulls linux-kbuild-6.1).
+# The sources are copied to a scratch directory so testdata/src stays clean;
+# kmsuser is built against kmsdebug's Module.symvers (KBUILD_EXTRA_SYMBOLS),
+# so its __versions entry for kmsdebug_add carries the real CRC.
+set -eu
+here=$(cd "$(dirname "$0")/.." && pwd)
+# Default: the newest installed Debian 6.1 amd64 headers (CI installs
+# linux-headers-amd64, the release scripts/fetch-debian-kernel.sh fetches).
+if [ -z "${KDIR:-}" ]; then
+	KDIR=$(ls -d /usr/src/linux-headers-6.1.*-amd64 2>/dev/null | sort -V | tail -1)
+fi
+out=${1:-$here/testdata/modules/amd64/built}
+if [ ! -f "$KDIR/Makefile" ]; then
+	echo "build-testdata-modules: no kernel headers at $KDIR (apt-get install linux-headers-amd64)" >&2
+	exit 1
+fi
+work=$(mktemp -d "${TMPDIR:-/tmp}/kmstest.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+# Fixed build paths, so DW_AT_comp_dir does not depend on the scratch dir.
+cp -r "$here/testdata/src/." "$work/"
+mkdir -p "$out"
+build() {
+	dir=$1; shift
+	# Only the build's errors and warnings are shown.
+	if ! make -s -C "$KDIR" M="$work/$dir" "$@" modules >"$work/$dir.log" 2>&1; then
+		cat "$work/$dir.log" >&2
+		echo "build-testdata-modules: building $dir failed" >&2
+		exit 1
+	fi
+	cp "$work/$dir/$dir.ko" "$out/$dir.ko"
+}
+build kmsdebug
+build kmsuser KBUILD_EXTRA_SYMBOLS="$work/kmsdebug/Module.symvers"
+build kmsdata
+echo "built: $(cd "$out" && ls kmsdebug.ko kmsuser.ko kmsdata.ko | tr '\n' ' ')in $out"
