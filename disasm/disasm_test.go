@@ -529,3 +529,24 @@ func FuzzX86Decode(f *testing.F) {
 		}
 	})
 }
+
+func BenchmarkWriteText(b *testing.B) {
+	raw, err := os.ReadFile("../testdata/modules/amd64/e1000e.ko")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(raw)))
+	for i := 0; i < b.N; i++ {
+		m, err := ko.New(raw)
+		if err != nil {
+			b.Fatal(err)
+		}
+		d, err := disasm.New(m.ELF)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := d.WriteText(io.Discard, "e1000e.ko", nil, disasm.TextOptions{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -10,6 +10,24 @@ import (
 	"github.com/kmodscope/kmodscope/elfx"
 )
 
+// siteIndex is a section's site marks sorted by offset.
+type siteIndex struct {
+	offs  []uint64
+	marks map[uint64][]string
+}
+
+func newSiteIndex(m map[uint64][]string) *siteIndex {
+	if len(m) == 0 {
+		return nil
+	}
+	si := &siteIndex{marks: m}
+	for o := range m {
+		si.offs = append(si.offs, o)
+	}
+	sort.Slice(si.offs, func(i, j int) bool { return si.offs[i] < si.offs[j] })
+	return si
+}
+
 // ErrNoDecoder reports a machine without a Go decoder (MIPS, SPARC, ...).
 var ErrNoDecoder = errors.New("no disassembler for this machine")
 
@@ -217,7 +235,7 @@ func (d *Disassembler) section(sec *elfx.Section, want map[string]bool, v Visito
 		return err
 	}
 	st := d.st.forSection(sec.Name)
-	sites := d.sites[sec.Index]
+	sites := newSiteIndex(d.sites[sec.Index])
 	size := sec.Size
 	sym := func(addr uint64) string {
 		if len(st.sorted) == 0 {
@@ -342,7 +360,8 @@ const (
 
 // block is objdump's disassemble_bytes for [addr, stop); it returns the
 // next unprinted relocation.
-func (d *Disassembler) block(data []byte, addr, stop uint64, insns bool, rels []Reloc, rp int, sites map[uint64][]string, sym Symbolizer, in *Insn, v Visitor) int {
+func (d *Disassembler) block(data []byte, addr, stop uint64, insns bool, rels []Reloc, rp int, sites *siteIndex, sym Symbolizer, in *Insn, v Visitor) int {
+	sp := 0
 	for addr < stop {
 		*in = Insn{Offset: addr}
 		z := addr
@@ -393,10 +412,11 @@ func (d *Disassembler) block(data []byte, addr, stop uint64, insns bool, rels []
 			in.Relocs = rels[first:rp]
 		}
 		if sites != nil && !in.Zeros {
-			for o := addr; o < end && o < stop; o++ {
-				if m := sites[o]; m != nil {
-					in.Sites = append(in.Sites, m...)
-				}
+			for sp < len(sites.offs) && sites.offs[sp] < addr {
+				sp++
+			}
+			for q := sp; q < len(sites.offs) && sites.offs[q] < end && sites.offs[q] < stop; q++ {
+				in.Sites = append(in.Sites, sites.marks[sites.offs[q]]...)
 			}
 		}
 		v.Insn(in)

@@ -212,7 +212,11 @@ func (p *textPrinter) Insn(in *Insn) {
 		}
 	} else {
 		p.buf = append(p.buf, '\t')
-		if p.d.text != nil {
+		if a, ok := p.d.text.(interface {
+			appendInstText([]byte, string, string) []byte
+		}); ok {
+			p.buf = a.appendInstText(p.buf, in.Mnemonic, in.Operands)
+		} else if p.d.text != nil {
 			p.buf = append(p.buf, p.d.text.InstText(in.Mnemonic, in.Operands)...)
 		} else {
 			p.buf = append(p.buf, in.Mnemonic...)

@@ -23,7 +23,25 @@ func init() {
 type x86 struct {
 	mode int
 	x32  bool
+	// cache holds the text of instructions whose text does not depend on
+	// their address (no branch target, no %rip operand), by encoding:
+	// kernel code repeats the same encodings again and again.
+	cache map[string]x86Text
 }
+
+type x86Text struct {
+	mn, ops string
+	kind    int // 0: complete; 1: branch (operand from pc); 2: %rip operand (comment from pc)
+}
+
+func (x *x86) wrap(t uint64) uint64 {
+	if x.mode == 32 || x.x32 {
+		return t & 0xffffffff
+	}
+	return t
+}
+
+const x86CacheMax = 1 << 16
 
 func (x *x86) ByteLayout(*Inst) (int, int, bool) { return 7, 1, false }
 
@@ -38,6 +56,19 @@ func (x *x86) InstText(mn, ops string) string {
 	return mn + "       "[:7-len(mn)] + ops
 }
 
+func (x *x86) appendInstText(b []byte, mn, ops string) []byte {
+	b = append(b, mn...)
+	if ops == "" {
+		return b
+	}
+	if len(mn) >= 6 {
+		b = append(b, ' ')
+	} else {
+		b = append(b, "       "[:7-len(mn)]...)
+	}
+	return append(b, ops...)
+}
+
 func (x *x86) Decode(code []byte, pc uint64, sym Symbolizer) Inst {
 	if in, ok := x.special(code, pc, sym); ok {
 		return in
@@ -46,9 +77,59 @@ func (x *x86) Decode(code []byte, pc uint64, sym Symbolizer) Inst {
 	if err != nil || inst.Len == 0 {
 		return badX86(code)
 	}
+	// What the text depends on besides the bytes: a branch target or a
+	// %rip operand's target, both printed from pc.
+	kind, disp := 0, int64(0)
+	for _, a := range inst.Args {
+		switch a := a.(type) {
+		case x86asm.Rel:
+			kind = 1
+		case x86asm.Mem:
+			if a.Base == x86asm.RIP || a.Base == x86asm.EIP {
+				kind, disp = 2, a.Disp
+			}
+		}
+	}
+	if x.cache == nil || len(x.cache) >= x86CacheMax {
+		x.cache = map[string]x86Text{}
+	}
+	key := code[:inst.Len]
+	if kind == 1 {
+		key = code[:inst.PCRelOff]
+	}
+	if t, ok := x.cache[string(key)]; ok && t.kind == kind {
+		switch kind {
+		case 1:
+			t.ops = targetText(x.wrap(pc+uint64(inst.Len)+uint64(int64(inst.Args[0].(x86asm.Rel)))), sym)
+		case 2:
+			t.ops += "        # " + targetText(x.wrap(pc+uint64(inst.Len)+uint64(disp)), sym)
+		}
+		return Inst{Len: inst.Len, Mnemonic: t.mn, Operands: t.ops, Known: true}
+	}
 	text := x86asm.GNUSyntax(inst, pc, nil)
 	mn, ops := splitX86(text)
 	mn, ops = x.fix(&inst, code, pc, sym, mn, ops)
+	cached := x86Text{mn: mn, kind: kind}
+	switch kind {
+	case 0:
+		if strings.Contains(ops, "        # ") {
+			// A %rip operand x86asm did not report as one (VEX).
+			return Inst{Len: inst.Len, Mnemonic: mn, Operands: ops, Known: true}
+		}
+		cached.ops = ops
+	case 1:
+		_, isRel := inst.Args[0].(x86asm.Rel)
+		if !isRel || inst.PCRelOff <= 0 {
+			return Inst{Len: inst.Len, Mnemonic: mn, Operands: ops, Known: true}
+		}
+	case 2:
+		i := strings.Index(ops, "        # ")
+		if i < 0 {
+			return Inst{Len: inst.Len, Mnemonic: mn, Operands: ops, Known: true}
+		}
+		cached.ops = ops[:i]
+	}
+	x.cache[string(key)] = cached
 	return Inst{Len: inst.Len, Mnemonic: mn, Operands: ops, Known: true}
 }
 
