@@ -34,15 +34,22 @@ run_objdump > "$tmp/a" 2>/dev/null || true
 run_kmodscope > "$tmp/b" 2>/dev/null || true
 if cmp -s "$tmp/a" "$tmp/b"; then same=identical; else same="DIFFERENT ($(diff "$tmp/a" "$tmp/b" | grep -c '^<' || true) objdump lines differ)"; fi
 lines=$(wc -l < "$tmp/a")
-t() { local s e; s=$(date +%s%N); "$@" > /dev/null 2>&1 || true; e=$(date +%s%N); echo $(( (e - s) / 1000000 )); }
+# t appends "wall-ms cpu-ms" (cpu = user + sys of the tool and its children).
+t() {
+  local s e c0 c1
+  c0=$(awk '{print $14+$15+$16+$17}' /proc/$$/stat)
+  s=$(date +%s%N); "$@" > /dev/null 2>&1 || true; e=$(date +%s%N)
+  c1=$(awk '{print $14+$15+$16+$17}' /proc/$$/stat)
+  echo "$(( (e - s) / 1000000 )) $(( (c1 - c0) * 1000 / $(getconf CLK_TCK) ))"
+}
 : > "$tmp/to"; : > "$tmp/tk"
 for ((i = 0; i < runs; i++)); do
   if (( i % 2 )); then t run_objdump >> "$tmp/to"; t run_kmodscope >> "$tmp/tk"
   else t run_kmodscope >> "$tmp/tk"; t run_objdump >> "$tmp/to"; fi
 done
-med() { sort -n "$1" | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-o=$(med "$tmp/to"); k=$(med "$tmp/tk")
+med() { cut -d' ' -f"$2" "$1" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+o=$(med "$tmp/to" 1); k=$(med "$tmp/tk" 1); oc=$(med "$tmp/to" 2); kc=$(med "$tmp/tk" 2)
 echo "tree: $tree: $n of $total modules ($bytes bytes, $lines lines of objdump -d -r), runs: $runs, outputs: $same"
-echo "objdump -d -r      median wall: $o ms   (runs: $(tr '\n' ' ' < "$tmp/to"))"
-echo "kmodscope disasm   median wall: $k ms   (runs: $(tr '\n' ' ' < "$tmp/tk"), $(nproc) cores)"
-awk -v k="$k" -v o="$o" 'BEGIN { printf "ratio kmodscope/objdump: %.3f (target <= 0.5)\n", k / o }'
+echo "objdump -d -r      median wall: $o ms, cpu: $oc ms   (wall cpu per run: $(tr '\n' ',' < "$tmp/to"))"
+echo "kmodscope disasm   median wall: $k ms, cpu: $kc ms   (wall cpu per run: $(tr '\n' ',' < "$tmp/tk") $(nproc) cores, load $(cut -d' ' -f1 /proc/loadavg))"
+awk -v k="$k" -v o="$o" -v kc="$kc" -v oc="$oc" 'BEGIN { printf "ratio kmodscope/objdump: wall %.3f (target <= 0.5), cpu %.3f\n", k / o, kc / oc }'

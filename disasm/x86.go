@@ -4,6 +4,7 @@ import (
 	"debug/elf"
 	"encoding/binary"
 	"strings"
+	"sync"
 
 	"golang.org/x/arch/x86/x86asm"
 )
@@ -26,10 +27,20 @@ type x86 struct {
 	// cache holds the text of instructions whose text does not depend on
 	// their address (no branch target, no %rip operand), by encoding:
 	// kernel code repeats the same encodings again and again.
-	cache map[string]x86Text
+}
+
+// x86Caches hold, per mode (64, 32), the text of every encoding decoded so
+// far, by its first four bytes: kernel code repeats the same encodings
+// within and across modules. Entries are immutable once stored.
+var x86Caches [2]struct {
+	mu sync.RWMutex
+	m  map[uint32][]x86Text
+	n  int
 }
 
 type x86Text struct {
+	enc     string // the encoding
+	val     int64  // kind 1: the branch displacement; kind 2: the %rip displacement
 	mn, ops string
 	kind    int // 0: complete; 1: branch (operand from pc); 2: %rip operand (comment from pc)
 }
@@ -41,7 +52,7 @@ func (x *x86) wrap(t uint64) uint64 {
 	return t
 }
 
-const x86CacheMax = 1 << 16
+const x86CacheMax = 1 << 18
 
 func (x *x86) ByteLayout(*Inst) (int, int, bool) { return 7, 1, false }
 
@@ -73,64 +84,80 @@ func (x *x86) Decode(code []byte, pc uint64, sym Symbolizer) Inst {
 	if in, ok := x.special(code, pc, sym); ok {
 		return in
 	}
+	var k uint32
+	c := &x86Caches[0]
+	if x.mode == 32 {
+		c = &x86Caches[1]
+	}
+	if len(code) >= 4 {
+		k = binary.LittleEndian.Uint32(code)
+		c.mu.RLock()
+		bucket := c.m[k]
+		c.mu.RUnlock()
+		for i := range bucket {
+			e := &bucket[i]
+			if n := len(e.enc); len(code) >= n && string(code[:n]) == e.enc {
+				return x.fromCache(e, pc, sym)
+			}
+		}
+	}
 	inst, err := x86asm.Decode(code, x.mode)
 	if err != nil || inst.Len == 0 {
 		return badX86(code)
 	}
 	// What the text depends on besides the bytes: a branch target or a
 	// %rip operand's target, both printed from pc.
-	kind, disp := 0, int64(0)
+	e := x86Text{enc: string(code[:inst.Len])}
 	for _, a := range inst.Args {
 		switch a := a.(type) {
 		case x86asm.Rel:
-			kind = 1
+			e.kind, e.val = 1, int64(a)
 		case x86asm.Mem:
 			if a.Base == x86asm.RIP || a.Base == x86asm.EIP {
-				kind, disp = 2, a.Disp
+				e.kind, e.val = 2, a.Disp
 			}
 		}
-	}
-	if x.cache == nil || len(x.cache) >= x86CacheMax {
-		x.cache = map[string]x86Text{}
-	}
-	key := code[:inst.Len]
-	if kind == 1 {
-		key = code[:inst.PCRelOff]
-	}
-	if t, ok := x.cache[string(key)]; ok && t.kind == kind {
-		switch kind {
-		case 1:
-			t.ops = targetText(x.wrap(pc+uint64(inst.Len)+uint64(int64(inst.Args[0].(x86asm.Rel)))), sym)
-		case 2:
-			t.ops += "        # " + targetText(x.wrap(pc+uint64(inst.Len)+uint64(disp)), sym)
-		}
-		return Inst{Len: inst.Len, Mnemonic: t.mn, Operands: t.ops, Known: true}
 	}
 	text := x86asm.GNUSyntax(inst, pc, nil)
 	mn, ops := splitX86(text)
 	mn, ops = x.fix(&inst, code, pc, sym, mn, ops)
-	cached := x86Text{mn: mn, kind: kind}
-	switch kind {
-	case 0:
-		if strings.Contains(ops, "        # ") {
-			// A %rip operand x86asm did not report as one (VEX).
-			return Inst{Len: inst.Len, Mnemonic: mn, Operands: ops, Known: true}
-		}
-		cached.ops = ops
-	case 1:
-		_, isRel := inst.Args[0].(x86asm.Rel)
-		if !isRel || inst.PCRelOff <= 0 {
-			return Inst{Len: inst.Len, Mnemonic: mn, Operands: ops, Known: true}
-		}
-	case 2:
-		i := strings.Index(ops, "        # ")
-		if i < 0 {
-			return Inst{Len: inst.Len, Mnemonic: mn, Operands: ops, Known: true}
-		}
-		cached.ops = ops[:i]
+	e.mn, e.ops = mn, ops
+	ok := len(code) >= 4
+	switch i := strings.Index(ops, "        # "); {
+	case e.kind == 0 && i >= 0:
+		ok = false // a %rip operand x86asm did not report as one (VEX)
+	case e.kind == 2 && i >= 0:
+		e.ops = ops[:i]
+	case e.kind == 2:
+		ok = false
 	}
-	x.cache[string(key)] = cached
+	if ok {
+		c.mu.Lock()
+		if c.m == nil || c.n >= x86CacheMax {
+			c.m, c.n = map[uint32][]x86Text{}, 0
+		}
+		b := c.m[k]
+		c.m[k] = append(b[:len(b):len(b)], e) // never write into a slice a reader holds
+		c.n++
+		c.mu.Unlock()
+	}
 	return Inst{Len: inst.Len, Mnemonic: mn, Operands: ops, Known: true}
+}
+
+func (x *x86) fromCache(e *x86Text, pc uint64, sym Symbolizer) Inst {
+	n := len(e.enc)
+	in := Inst{Len: n, Mnemonic: e.mn, Operands: e.ops, Known: true}
+	switch e.kind {
+	case 1:
+		t := pc + uint64(n) + uint64(e.val)
+		if x.mode == 32 {
+			t &= 0xffffffff
+		}
+		in.Operands = targetText(t, sym)
+	case 2:
+		in.Operands = e.ops + "        # " + targetText(x.wrap(pc+uint64(n)+uint64(e.val)), sym)
+	}
+	return in
 }
 
 // badX86 is what objdump prints for a byte it cannot decode.
