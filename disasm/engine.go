@@ -237,11 +237,15 @@ func (d *Disassembler) section(sec *elfx.Section, want map[string]bool, v Visito
 	st := d.st.forSection(sec.Name)
 	sites := newSiteIndex(d.sites[sec.Index])
 	size := sec.Size
+	var lb []byte
 	sym := func(addr uint64) string {
 		if len(st.sorted) == 0 {
 			return ""
 		}
-		return "<" + st.label(st.find(addr, sec, false), addr, sec) + ">"
+		lb = append(lb[:0], '<')
+		lb = st.appendLabel(lb, st.find(addr, sec, false), addr, sec)
+		lb = append(lb, '>')
+		return string(lb)
 	}
 	place := st.find(0, sec, true)
 	var cur *symbol
