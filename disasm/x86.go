@@ -24,10 +24,15 @@ func init() {
 type x86 struct {
 	mode int
 	x32  bool
-	// cache holds the text of instructions whose text does not depend on
-	// their address (no branch target, no %rip operand), by encoding:
-	// kernel code repeats the same encodings again and again.
+	// l1 is a small direct-mapped cache of decoded encodings, private to
+	// this decoder (one module, one goroutine), in front of x86Caches.
+	l1 *[x86L1Size]*x86Text
 }
+
+const (
+	x86L1Bits = 12
+	x86L1Size = 1 << x86L1Bits
+)
 
 // x86Caches hold, per mode (64, 32), the text of every encoding decoded so
 // far, by its first four bytes: kernel code repeats the same encodings
@@ -91,12 +96,22 @@ func (x *x86) Decode(code []byte, pc uint64, sym Symbolizer) Inst {
 	}
 	if len(code) >= 4 {
 		k = binary.LittleEndian.Uint32(code)
+		if x.l1 == nil {
+			x.l1 = new([x86L1Size]*x86Text)
+		}
+		slot := &x.l1[(k*2654435761)>>(32-x86L1Bits)]
+		if e := *slot; e != nil {
+			if n := len(e.enc); len(code) >= n && string(code[:n]) == e.enc {
+				return x.fromCache(e, pc, sym)
+			}
+		}
 		c.mu.RLock()
 		bucket := c.m[k]
 		c.mu.RUnlock()
 		for i := range bucket {
 			e := &bucket[i]
 			if n := len(e.enc); len(code) >= n && string(code[:n]) == e.enc {
+				*slot = e
 				return x.fromCache(e, pc, sym)
 			}
 		}

@@ -99,3 +99,21 @@ func TestDisasmMIPSFallback(t *testing.T) {
 		t.Errorf("exit %d, %s\n--- want\n%s", code, out, want)
 	}
 }
+
+// TestDisasmParallel: many modules in one run (parallel workers sharing the
+// decoders' cache) print exactly what one run per module prints.
+func TestDisasmParallel(t *testing.T) {
+	files, _ := filepath.Glob("../../testdata/modules/amd64*/*.ko*")
+	more, _ := filepath.Glob("../../testdata/modules/i386/*.ko")
+	files = append(files, more...)
+	files = append(files, files...)
+	var want strings.Builder
+	for _, f := range files {
+		_, out, _ := sigtRun(t, "disasm", f)
+		want.WriteString(out)
+	}
+	code, out, errs := sigtRun(t, append([]string{"disasm"}, files...)...)
+	if code != 0 || errs != "" || out != want.String() {
+		t.Errorf("exit %d, stderr %q, same output: %v", code, errs, out == want.String())
+	}
+}
