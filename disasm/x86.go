@@ -286,6 +286,18 @@ func (x *x86) fix(inst *x86asm.Inst, code []byte, pc uint64, sym Symbolizer, mn,
 	if strings.Contains(ops, " {") {
 		ops = strings.ReplaceAll(ops, " {", "{")
 	}
+	switch mn {
+	case "crc32b", "crc32w", "crc32l", "crc32q":
+		if strings.HasPrefix(ops, "%") {
+			mn = "crc32" // binutils 2.40 drops the suffix a register source makes evident
+		}
+	case "monitor":
+		if x.mode == 64 && ops == "%eax,%ecx,%edx" {
+			ops = "%rax,%ecx,%edx"
+		}
+	case "mwait":
+		ops = "%eax,%ecx"
+	}
 	if strings.HasPrefix(mn, "vpmovm2") {
 		// x86asm reads the source mask register as an opmask.
 		if i := strings.Index(ops, "{%k"); i > 0 && strings.HasSuffix(ops, "}") {
