@@ -61,16 +61,30 @@ func External(f *elfx.File, name string, funcs []string) ([]byte, error) {
 	if err := tmp.Close(); err != nil {
 		return nil, err
 	}
-	args := []string{"-d", "-r"}
-	for _, fn := range funcs {
-		args = append(args, "--disassemble="+fn)
+	// objdump takes one --disassemble=SYM (the last wins): one run per symbol.
+	runs := [][]string{{"-d", "-r", tmp.Name()}}
+	if len(funcs) > 0 {
+		runs = runs[:0]
+		for _, fn := range funcs {
+			runs = append(runs, []string{"-d", "-r", "--disassemble=" + fn, tmp.Name()})
+		}
 	}
-	args = append(args, tmp.Name())
-	var out, errb bytes.Buffer
-	cmd := exec.Command(tool, args...)
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	if err := cmd.Run(); err != nil {
-		return nil, fmt.Errorf("%s: %v: %s", tool, err, strings.TrimSpace(errb.String()))
+	var all []byte
+	for i, args := range runs {
+		var out, errb bytes.Buffer
+		cmd := exec.Command(tool, args...)
+		cmd.Stdout, cmd.Stderr = &out, &errb
+		if err := cmd.Run(); err != nil {
+			return nil, fmt.Errorf("%s: %v: %s", tool, err, strings.TrimSpace(errb.String()))
+		}
+		b := out.Bytes()
+		if i > 0 {
+			// Keep the file header once.
+			if j := bytes.Index(b, []byte("\nDisassembly of section ")); j >= 0 {
+				b = b[j:]
+			}
+		}
+		all = append(all, b...)
 	}
-	return bytes.ReplaceAll(out.Bytes(), []byte(tmp.Name()), []byte(name)), nil
+	return bytes.ReplaceAll(all, []byte(tmp.Name()), []byte(name)), nil
 }
