@@ -75,6 +75,11 @@ func newSymtab(f *elfx.File, a Arch) (*symtab, error) {
 				y.shndx, y.sec = -1, "*ABS*"
 			} else {
 				y.shndx, y.sec = sec.Index, sec.Name
+				if f.Type == elf.ET_REL {
+					// BFD's symbol value is the section's address plus
+					// st_value (6.12 modules give .data an address).
+					y.value += sec.Addr
+				}
 			}
 		}
 		switch typ {
