@@ -135,12 +135,31 @@ func (d *Disassembler) Walk(funcs []string, v Visitor) error {
 			want[n] = true
 		}
 	}
+	if r, ok := d.arch.(releaser); ok {
+		defer r.release()
+	}
 	for _, sec := range CodeSections(d.f) {
 		if err := d.section(sec, want, v); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// releaser is implemented by decoders holding resources worth recycling
+// between walks.
+type releaser interface{ release() }
+
+// TextSizeHint estimates the size of the text output, for buffers.
+func (d *Disassembler) TextSizeHint() int {
+	n := uint64(0)
+	for _, s := range CodeSections(d.f) {
+		n += s.Size
+	}
+	if n > 1<<28 {
+		n = 1 << 28
+	}
+	return int(n) * 14
 }
 
 // relocs returns the relocations of section sec in objdump's order.

@@ -30,9 +30,28 @@ type x86 struct {
 }
 
 const (
-	x86L1Bits = 12
+	x86L1Bits = 14
 	x86L1Size = 1 << x86L1Bits
 )
+
+// x86L1Pool recycles the private caches between modules: their entries
+// stay valid (they come from x86Caches), so they are not cleared.
+var x86L1Pool [2]sync.Pool
+
+func (x *x86) poolIdx() int {
+	if x.mode == 32 {
+		return 1
+	}
+	return 0
+}
+
+// release implements releaser: the engine is done with this decoder.
+func (x *x86) release() {
+	if x.l1 != nil {
+		x86L1Pool[x.poolIdx()].Put(x.l1)
+		x.l1 = nil
+	}
+}
 
 // x86Caches hold, per mode (64, 32), the text of every encoding decoded so
 // far, by its first four bytes: kernel code repeats the same encodings
@@ -97,7 +116,11 @@ func (x *x86) Decode(code []byte, pc uint64, sym Symbolizer) Inst {
 	if len(code) >= 4 {
 		k = binary.LittleEndian.Uint32(code)
 		if x.l1 == nil {
-			x.l1 = new([x86L1Size]*x86Text)
+			if l, ok := x86L1Pool[x.poolIdx()].Get().(*[x86L1Size]*x86Text); ok {
+				x.l1 = l
+			} else {
+				x.l1 = new([x86L1Size]*x86Text)
+			}
 		}
 		slot := &x.l1[(k*2654435761)>>(32-x86L1Bits)]
 		if e := *slot; e != nil {

@@ -152,6 +152,9 @@ func disasmOne(p string, opt *ko.Options, funcs []string, jsonOut, objdump bool,
 		res.Functions = fns
 		return nil
 	}
+	if len(funcs) == 0 {
+		o.sb.Grow(d.TextSizeHint())
+	}
 	if err := d.WriteText(&o.sb, p, funcs, disasm.TextOptions{Objdump: objdump}); err != nil {
 		return fmt.Errorf("%s: %w", p, err)
 	}
