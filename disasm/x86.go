@@ -320,6 +320,18 @@ func (x *x86) fix(inst *x86asm.Inst, code []byte, pc uint64, sym Symbolizer, mn,
 		}
 	case "mwait":
 		ops = "%eax,%ecx"
+	case "andnl", "andnq", "bextrl", "bextrq", "blsil", "blsiq", "blsmskl", "blsmskq", "blsrl", "blsrq",
+		"bzhil", "bzhiq", "pdepl", "pdepq", "pextl", "pextq":
+		mn = mn[:len(mn)-1] // VEX-encoded BMI: binutils prints no size suffix
+	case "pclmulqdq", "vpclmulqdq":
+		// binutils prints the four selector immediates as aliases.
+		alias := map[string]string{"$0x0,": "lqlq", "$0x1,": "hqlq", "$0x10,": "lqhq", "$0x11,": "hqhq"}
+		if i := strings.IndexByte(ops, ','); i > 0 {
+			if a, ok := alias[ops[:i+1]]; ok {
+				mn = strings.TrimSuffix(mn, "qdq") + a + "dq"
+				ops = ops[i+1:]
+			}
+		}
 	}
 	if strings.HasPrefix(mn, "vpmovm2") {
 		// x86asm reads the source mask register as an opmask.
