@@ -56,11 +56,18 @@ func (x *x86) release() {
 // x86Caches hold, per mode (64, 32), the text of every encoding decoded so
 // far, by its first four bytes: kernel code repeats the same encodings
 // within and across modules. Entries are immutable once stored.
-var x86Caches [2]struct {
+var x86Caches [2][x86Shards]x86Shard
+
+// x86Shard is one lock's worth of the shared cache; sharding by the key
+// keeps parallel workers off each other's cache lines.
+type x86Shard struct {
 	mu sync.RWMutex
 	m  map[uint32][]x86Text
 	n  int
+	_  [64]byte
 }
+
+const x86Shards = 64
 
 type x86Text struct {
 	enc     string // the encoding
@@ -109,12 +116,10 @@ func (x *x86) Decode(code []byte, pc uint64, sym Symbolizer) Inst {
 		return in
 	}
 	var k uint32
-	c := &x86Caches[0]
-	if x.mode == 32 {
-		c = &x86Caches[1]
-	}
+	var c *x86Shard
 	if len(code) >= 4 {
 		k = binary.LittleEndian.Uint32(code)
+		c = &x86Caches[x.poolIdx()][(k*2654435761)>>26]
 		if x.l1 == nil {
 			if l, ok := x86L1Pool[x.poolIdx()].Get().(*[x86L1Size]*x86Text); ok {
 				x.l1 = l
@@ -171,7 +176,7 @@ func (x *x86) Decode(code []byte, pc uint64, sym Symbolizer) Inst {
 	}
 	if ok {
 		c.mu.Lock()
-		if c.m == nil || c.n >= x86CacheMax {
+		if c.m == nil || c.n >= x86CacheMax/x86Shards {
 			c.m, c.n = map[uint32][]x86Text{}, 0
 		}
 		b := c.m[k]
