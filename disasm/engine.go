@@ -102,6 +102,11 @@ func New(f *elfx.File) (*Disassembler, error) {
 	}
 	d := &Disassembler{f: f, arch: a, st: st, perLine: 4, perChunk: 1}
 	d.layout, _ = a.(ByteLayout)
+	if c, ok := a.(interface{ constLayout() (int, int) }); ok {
+		// The same layout for every instruction: no call per line.
+		d.perLine, d.perChunk = c.constLayout()
+		d.layout = nil
+	}
 	d.text, _ = a.(TextFormatter)
 	if d.sites, err = findSites(f); err != nil {
 		return nil, err

@@ -87,6 +87,8 @@ const x86CacheMax = 1 << 18
 
 func (x *x86) ByteLayout(*Inst) (int, int, bool) { return 7, 1, false }
 
+func (x *x86) constLayout() (int, int) { return 7, 1 }
+
 // InstText pads the mnemonic to six columns and a space, as i386-dis.c does.
 func (x *x86) InstText(mn, ops string) string {
 	if ops == "" {
