@@ -47,3 +47,19 @@ func ArchFor(m elf.Machine, class elf.Class, order binary.ByteOrder, flags uint3
 	}
 	return f(class, order, flags)
 }
+
+// ByteLayout is implemented by an Arch whose objdump prints the raw bytes
+// column differently from the default of 4 bytes per line, one byte per
+// chunk: objdump's bytes_per_line (x86: 7) and bytes_per_chunk (AArch64
+// and ARM print one 4-byte word, RISC-V 2- or 4-byte words). A chunk is
+// printed as one little- or big-endian number per BigEndianChunks.
+type ByteLayout interface {
+	ByteLayout(in *Inst) (perLine, perChunk int, bigEndianChunks bool)
+}
+
+// TextFormatter is implemented by an Arch whose objdump separates mnemonic
+// and operands by something other than one tab (x86 pads the mnemonic to
+// six columns and a space). The result is the text after the bytes column.
+type TextFormatter interface {
+	InstText(mnemonic, operands string) string
+}
