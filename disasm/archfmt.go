@@ -1,0 +1,64 @@
+package disasm
+
+import (
+	"encoding/binary"
+	"fmt"
+	"strings"
+)
+
+// Helpers shared by the non-x86 decoders (arm64.go, arm.go, ppc64.go,
+// s390x.go, riscv64.go, loong64.go).
+
+// splitAsm splits "mnemonic operands" text as a GNUSyntax formatter
+// returns it into objdump's two columns.
+func splitAsm(s string) (mn, ops string) {
+	s = strings.TrimSpace(s)
+	if i := strings.IndexAny(s, " \t"); i >= 0 {
+		return s[:i], strings.TrimSpace(s[i+1:])
+	}
+	return s, ""
+}
+
+// unknownWord returns the undecodable unit of n bytes (2 or 4) the way
+// objdump prints it for data or unknown encodings: mnemonic mn
+// (".inst", ".word", ".short", ".long") and the value in hex.
+func unknownWord(code []byte, n int, order binary.ByteOrder, mn string) Inst {
+	if len(code) < n {
+		return unknownBytes(code)
+	}
+	var v uint64
+	switch n {
+	case 2:
+		v = uint64(order.Uint16(code))
+	case 4:
+		v = uint64(order.Uint32(code))
+	default:
+		return unknownBytes(code[:1])
+	}
+	return Inst{Len: n, Mnemonic: mn, Operands: fmt.Sprintf("0x%0*x", n*2, v)}
+}
+
+// unknownBytes returns the trailing bytes that make up no whole
+// instruction unit (always at least one byte is consumed).
+func unknownBytes(code []byte) Inst {
+	if len(code) == 0 {
+		return Inst{Len: 1, Mnemonic: ".byte", Operands: "0x00"}
+	}
+	parts := make([]string, len(code))
+	for i, b := range code {
+		parts[i] = fmt.Sprintf("0x%02x", b)
+	}
+	return Inst{Len: len(code), Mnemonic: ".byte", Operands: strings.Join(parts, ", ")}
+}
+
+// target formats a branch target as objdump does: the address in hex
+// without 0x, then " <sym+0x..>" when the Symbolizer names it.
+func target(addr uint64, sym Symbolizer) string {
+	s := fmt.Sprintf("%x", addr)
+	if sym != nil {
+		if n := sym(addr); n != "" {
+			s += " " + n
+		}
+	}
+	return s
+}
