@@ -222,6 +222,7 @@ func compareDisasmFile(t *testing.T, objdump, arch, path string, st *disasmStats
 		t.Fatalf("%s: no decoder for %v", path, ef.Machine)
 	}
 	syms, _ := ef.Symbols()
+	zeroPC := disasm.RelocZeroPC(ef.Machine)
 	for _, sec := range parseObjdump(out) {
 		var es *elfx.Section
 		for i := range ef.Sections {
@@ -265,6 +266,7 @@ func compareDisasmFile(t *testing.T, objdump, arch, path string, st *disasmStats
 			off uint64
 			sym string
 			val uint64
+			undef bool
 		}
 		var rels []rel
 		for _, rs := range ef.RelocSections(es.Index) {
@@ -281,7 +283,7 @@ func compareDisasmFile(t *testing.T, objdump, arch, path string, st *disasmStats
 							name = sec.Name
 						}
 					}
-					rels = append(rels, rel{r.Offset, name, s.Value})
+					rels = append(rels, rel{r.Offset, name, s.Value, s.IsUndef()})
 				}
 			}
 		}
@@ -294,13 +296,24 @@ func compareDisasmFile(t *testing.T, objdump, arch, path string, st *disasmStats
 			if in.off >= uint64(len(data)) {
 				continue
 			}
-			// objdump names a target by the relocation at the
-			// instruction if there is one, else by the nearest label.
+			// objdump names a target by nearest label of this section;
+			// on ARM and AArch64 an instruction with a relocation at its
+			// address is decoded at pc 0 and names the relocation's
+			// symbol when undefined (objdump_print_addr).
 			cur := in
-			symz := func(addr uint64) string {
+			var rsym *rel
+			if zeroPC {
 				i := sort.Search(len(rels), func(i int) bool { return rels[i].off >= cur.off })
-				if i < len(rels) && rels[i].off < cur.off+uint64(cur.n) {
-					return "<" + rels[i].sym + symOff(int64(addr-rels[i].val)) + ">"
+				if i < len(rels) && rels[i].off == cur.off {
+					rsym = &rels[i]
+				}
+			}
+			symz := func(addr uint64) string {
+				if rsym != nil {
+					if rsym.undef {
+						return "<" + rsym.sym + symOff(int64(addr)) + ">"
+					}
+					addr += rsym.val
 				}
 				if len(sec.labels) == 0 {
 					return ""
@@ -312,10 +325,14 @@ func compareDisasmFile(t *testing.T, objdump, arch, path string, st *disasmStats
 				l := sec.labels[j-1]
 				return "<" + l.name + symOff(int64(addr-l.addr)) + ">"
 			}
+			pc := in.off
+			if rsym != nil {
+				pc = 0
+			}
 			if ts, ok := a.(interface{ SetThumb(bool) }); ok {
 				ts.SetThumb(kindAt(in.off) == 't')
 			}
-			got := a.Decode(data[in.off:], in.off, symz)
+			got := a.Decode(data[in.off:], pc, symz)
 			st.insns++
 			sample := fmt.Sprintf("%s %s+%#x: % x: objdump %q %q, ours %q %q", filepath.Base(path), sec.name, in.off,
 				data[in.off:min(uint64(len(data)), in.off+uint64(max(in.n, got.Len)))], in.mnemonic, in.operands, got.Mnemonic, got.Operands)

@@ -1,6 +1,7 @@
 package disasm
 
 import (
+	"debug/elf"
 	"encoding/binary"
 	"fmt"
 	"strings"
@@ -62,3 +63,13 @@ func target(addr uint64, sym Symbolizer) string {
 	}
 	return s
 }
+
+// RelocZeroPC reports whether objdump disassembles an instruction that a
+// relocation patches (r_offset equal to the instruction's address) as if it
+// sat at address 0, which binutils' ARM and AArch64 disassemblers do
+// (INSN_HAS_RELOC): "bl 0 <memset>" rather than "bl 5c <...>". The engine
+// then passes pc=0 to Decode for such instructions, and its Symbolizer
+// names the address by the relocation's symbol when that is undefined
+// ("<memset>", plus the offset if non-zero) or else by the symbol of the
+// section being disassembled that covers (address + symbol value).
+func RelocZeroPC(m elf.Machine) bool { return m == elf.EM_ARM || m == elf.EM_AARCH64 }
