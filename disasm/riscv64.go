@@ -3,14 +3,18 @@ package disasm
 import (
 	"debug/elf"
 	"encoding/binary"
-	"fmt"
+	"regexp"
+	"strconv"
 	"strings"
 
 	"golang.org/x/arch/riscv64/riscv64asm"
 )
 
 // riscv64Arch decodes RV64GC (compressed instructions included) with
-// riscv64asm and rewrites its GNU syntax to binutils 2.40's.
+// riscv64asm and rewrites its GNU syntax to binutils 2.40's: ABI register
+// names, absolute branch targets, and the alias spellings objdump prefers
+// (compressed instructions are shown expanded, as objdump does without
+// -M no-aliases: c.addi sp,-16 is "add sp,sp,-16").
 type riscv64Arch struct{}
 
 func init() {
@@ -33,8 +37,52 @@ func (riscv64Arch) Decode(code []byte, pc uint64, sym Symbolizer) Inst {
 		return unknownWord(code, n, binary.LittleEndian, ".insn")
 	}
 	mn, ops := splitAsm(riscv64asm.GNUSyntax(inst))
-	_ = strings.Replace
-	_ = fmt.Sprint
-	_ = sym
+	if m, ok := riscvMnemonic[mn]; ok {
+		mn = m
+	}
+	ops = riscvRegRe.ReplaceAllStringFunc(ops, riscvRegName)
+	switch inst.Op {
+	case riscv64asm.LUI, riscv64asm.AUIPC:
+		// objdump prints the 20-bit field, riscv64asm sign-extends it.
+		i := strings.LastIndexByte(ops, ',') + 1
+		if v, err := strconv.ParseUint(ops[i:], 0, 64); err == nil {
+			ops = ops[:i] + "0x" + strconv.FormatUint(v&0xfffff, 16)
+		}
+	case riscv64asm.BEQ, riscv64asm.BNE, riscv64asm.BLT, riscv64asm.BGE, riscv64asm.BLTU, riscv64asm.BGEU, riscv64asm.JAL:
+		// The last operand is the pc-relative offset.
+		i := strings.LastIndexByte(ops, ',') + 1
+		if off, err := strconv.ParseInt(ops[i:], 0, 64); err == nil {
+			ops = ops[:i] + target(pc+uint64(off), sym)
+		}
+	}
 	return Inst{Len: n, Mnemonic: mn, Operands: ops, Known: true}
+}
+
+// riscvMnemonic maps riscv64asm's names to objdump 2.40's, which prints
+// the register-immediate forms under the register-register alias.
+var riscvMnemonic = map[string]string{
+	"addi": "add", "andi": "and", "ori": "or", "xori": "xor",
+	"slli": "sll", "srli": "srl", "srai": "sra",
+	"addiw": "addw", "slliw": "sllw", "srliw": "srlw", "sraiw": "sraw",
+}
+
+var riscvRegRe = regexp.MustCompile(`\b[xf][0-9]{1,2}\b`)
+
+var riscvXNames = [32]string{"zero", "ra", "sp", "gp", "tp", "t0", "t1", "t2", "s0", "s1",
+	"a0", "a1", "a2", "a3", "a4", "a5", "a6", "a7",
+	"s2", "s3", "s4", "s5", "s6", "s7", "s8", "s9", "s10", "s11", "t3", "t4", "t5", "t6"}
+
+var riscvFNames = [32]string{"ft0", "ft1", "ft2", "ft3", "ft4", "ft5", "ft6", "ft7", "fs0", "fs1",
+	"fa0", "fa1", "fa2", "fa3", "fa4", "fa5", "fa6", "fa7",
+	"fs2", "fs3", "fs4", "fs5", "fs6", "fs7", "fs8", "fs9", "fs10", "fs11", "ft8", "ft9", "ft10", "ft11"}
+
+func riscvRegName(r string) string {
+	n, err := strconv.Atoi(r[1:])
+	if err != nil || n > 31 {
+		return r
+	}
+	if r[0] == 'x' {
+		return riscvXNames[n]
+	}
+	return riscvFNames[n]
 }
