@@ -132,14 +132,14 @@ func splitSyms(s string) (ops, syms string) {
 type disasmStats struct {
 	files, insns, data                                int
 	length, mnemonic, operands, symbol, unknown, good int
-	samples                                          map[string][]string
+	samples                                           map[string][]string
 }
 
 func (s *disasmStats) add(class, sample string) {
 	if s.samples == nil {
 		s.samples = map[string][]string{}
 	}
-	if len(s.samples[class]) < 4000 {
+	if len(s.samples[class]) < 50000 {
 		s.samples[class] = append(s.samples[class], sample)
 	}
 }
@@ -222,7 +222,16 @@ func compareDisasmFile(t *testing.T, objdump, arch, path string, st *disasmStats
 		t.Fatalf("%s: no decoder for %v", path, ef.Machine)
 	}
 	syms, _ := ef.Symbols()
-	zeroPC := disasm.RelocZeroPC(ef.Machine)
+	_, zeroPC := a.(disasm.RelocDecoder)
+	// Defined named symbols of every section, for addresses outside the
+	// section being disassembled.
+	var global []odLabel
+	for _, s := range syms {
+		if s.Name != "" && s.Name[0] != '$' && !s.IsUndef() && s.Type() != elf.STT_SECTION && s.Type() != elf.STT_FILE && s.Shndx < uint32(elf.SHN_LORESERVE) {
+			global = append(global, odLabel{s.Value, s.Name})
+		}
+	}
+	sort.SliceStable(global, func(i, j int) bool { return global[i].addr < global[j].addr })
 	for _, sec := range parseObjdump(out) {
 		var es *elfx.Section
 		for i := range ef.Sections {
@@ -263,10 +272,11 @@ func compareDisasmFile(t *testing.T, objdump, arch, path string, st *disasmStats
 		}
 		// Relocations of this section, by offset.
 		type rel struct {
-			off uint64
-			sym string
-			val uint64
+			off   uint64
+			sym   string
+			val   uint64
 			undef bool
+			other bool // a named symbol defined in another section
 		}
 		var rels []rel
 		for _, rs := range ef.RelocSections(es.Index) {
@@ -283,7 +293,8 @@ func compareDisasmFile(t *testing.T, objdump, arch, path string, st *disasmStats
 							name = sec.Name
 						}
 					}
-					rels = append(rels, rel{r.Offset, name, s.Value, s.IsUndef()})
+					rels = append(rels, rel{r.Offset, name, s.Value, s.IsUndef(),
+						s.Type() != elf.STT_SECTION && !s.IsUndef() && int(s.Shndx) != es.Index})
 				}
 			}
 		}
@@ -311,9 +322,17 @@ func compareDisasmFile(t *testing.T, objdump, arch, path string, st *disasmStats
 			symz := func(addr uint64) string {
 				if rsym != nil {
 					if rsym.undef {
-						return "<" + rsym.sym + symOff(int64(addr)) + ">"
+						return "<" + rsym.sym + symOff(int64(addr-rsym.val)) + ">"
 					}
-					addr += rsym.val
+				}
+				// objdump prefers this section's symbols only for an
+				// address inside it (find_symbol_for_address).
+				if addr >= es.Size && len(global) > 0 {
+					j := sort.Search(len(global), func(j int) bool { return global[j].addr > addr })
+					if j > 0 {
+						l := global[j-1]
+						return "<" + l.name + symOff(int64(addr-l.addr)) + ">"
+					}
 				}
 				if len(sec.labels) == 0 {
 					return ""
@@ -325,14 +344,15 @@ func compareDisasmFile(t *testing.T, objdump, arch, path string, st *disasmStats
 				l := sec.labels[j-1]
 				return "<" + l.name + symOff(int64(addr-l.addr)) + ">"
 			}
-			pc := in.off
-			if rsym != nil {
-				pc = 0
-			}
 			if ts, ok := a.(interface{ SetThumb(bool) }); ok {
 				ts.SetThumb(kindAt(in.off) == 't')
 			}
-			got := a.Decode(data[in.off:], pc, symz)
+			var got disasm.Inst
+			if rsym != nil {
+				got = a.(disasm.RelocDecoder).DecodeReloc(data[in.off:], rsym.val, symz)
+			} else {
+				got = a.Decode(data[in.off:], in.off, symz)
+			}
 			st.insns++
 			sample := fmt.Sprintf("%s %s+%#x: % x: objdump %q %q, ours %q %q", filepath.Base(path), sec.name, in.off,
 				data[in.off:min(uint64(len(data)), in.off+uint64(max(in.n, got.Len)))], in.mnemonic, in.operands, got.Mnemonic, got.Operands)

@@ -1,7 +1,6 @@
 package disasm
 
 import (
-	"debug/elf"
 	"encoding/binary"
 	"fmt"
 	"strings"
@@ -64,12 +63,17 @@ func target(addr uint64, sym Symbolizer) string {
 	return s
 }
 
-// RelocZeroPC reports whether objdump disassembles an instruction that a
-// relocation patches (r_offset equal to the instruction's address) as if it
-// sat at address 0, which binutils' ARM and AArch64 disassemblers do
-// (INSN_HAS_RELOC): "bl 0 <memset>" rather than "bl 5c <...>". The engine
-// then passes pc=0 to Decode for such instructions, and its Symbolizer
-// names the address by the relocation's symbol when that is undefined
-// ("<memset>", plus the offset if non-zero) or else by the symbol of the
-// section being disassembled that covers (address + symbol value).
-func RelocZeroPC(m elf.Machine) bool { return m == elf.EM_ARM || m == elf.EM_AARCH64 }
+// RelocDecoder is implemented by the ARM and AArch64 decoders. binutils'
+// disassemblers for those two (INSN_HAS_RELOC) decode an instruction that
+// a relocation patches at its address (r_offset equal to the instruction's
+// address) as if it sat at address 0, and objdump then prints a
+// pc-relative target plus the value of the relocation's symbol:
+// "bl 0 <memset>" for an undefined symbol, "bl 1200 <foo>" for a local
+// function at 0x1200. The engine calls DecodeReloc instead of Decode for
+// such instructions, with the symbol's st_value (0 when undefined), and a
+// Symbolizer that names the resulting address by the relocation's symbol
+// when that is undefined ("<memset>", "<memset+0x8>") and otherwise by the
+// symbol of the section being disassembled that covers the address.
+type RelocDecoder interface {
+	DecodeReloc(code []byte, symValue uint64, sym Symbolizer) Inst
+}
