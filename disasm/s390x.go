@@ -4,6 +4,7 @@ import (
 	"debug/elf"
 	"encoding/binary"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"golang.org/x/arch/s390x/s390xasm"
@@ -54,7 +55,72 @@ func (s390xArch) Decode(code []byte, pc uint64, sym Symbolizer) Inst {
 			ops = strings.Replace(ops, s, target(t, sym), 1)
 		}
 	}
+	mn, ops = s390xFix(code[:n], mn, ops)
 	return Inst{Len: n, Mnemonic: mn, Operands: ops, Known: true}
+}
+
+// s390xCond names branch condition masks as objdump's extended
+// mnemonics do (j<cond>, jg<cond>, b<cond>r, b<cond>).
+var s390xCond = [16]string{1: "o", 2: "h", 3: "nle", 4: "l", 5: "nhe", 6: "lh", 7: "ne",
+	8: "e", 9: "nlh", 10: "he", 11: "nl", 12: "le", 13: "nh", 14: "no"}
+
+// s390xUnsigned gives the width of the last (unsigned in objdump)
+// immediate operand of the logical-immediate instructions.
+var s390xUnsigned = map[string]int{
+	"llill": 16, "llilh": 16, "llihl": 16, "llihh": 16,
+	"nill": 16, "nilh": 16, "nihl": 16, "nihh": 16,
+	"oill": 16, "oilh": 16, "oihl": 16, "oihh": 16,
+	"iill": 16, "iilh": 16, "iihl": 16, "iihh": 16,
+	"tmll": 16, "tmlh": 16, "tmhl": 16, "tmhh": 16, "tml": 16, "tmh": 16,
+	"llilf": 32, "llihf": 32, "nilf": 32, "nihf": 32, "oilf": 32, "oihf": 32,
+	"xilf": 32, "xihf": 32, "iilf": 32, "iihf": 32, "clfi": 32, "clgfi": 32, "alfi": 32, "algfi": 32,
+	"slfi": 32, "slgfi": 32,
+	"ni": 8, "oi": 8, "xi": 8, "niy": 8, "oiy": 8, "xiy": 8, "tm": 8, "tmy": 8,
+	"cli": 8, "cliy": 8, "mvi": 8, "mviy": 8,
+}
+
+// s390xSigned16 lists instructions whose last immediate is signed 16-bit
+// (objdump) but printed unsigned by s390xasm.
+var s390xSigned16 = map[string]bool{"mvhi": true, "mvhhi": true, "mvghi": true}
+
+func s390xFix(code []byte, mn, ops string) (string, string) {
+	f := strings.Split(ops, ",")
+	last := len(f) - 1
+	switch {
+	case (mn == "risbg" || mn == "risbgn") && len(f) == 5:
+		if v, err := strconv.Atoi(f[3]); err == nil && v&0x80 != 0 {
+			f[3] = strconv.Itoa(v & 0x7f)
+			return mn + "z", strings.Join(f, ",")
+		}
+	case mn == "nopr" && code[0] == 0x47:
+		return "nop", ops
+	case mn == "brc" || mn == "brcl" || mn == "bcr" || mn == "bc":
+		if m, err := strconv.Atoi(f[0]); err == nil && m > 0 && m < 15 && len(f) == 2 {
+			switch mn {
+			case "brc":
+				return "j" + s390xCond[m], f[1]
+			case "brcl":
+				return "jg" + s390xCond[m], f[1]
+			case "bcr":
+				return "b" + s390xCond[m] + "r", f[1]
+			default:
+				return "b" + s390xCond[m], f[1]
+			}
+		}
+	}
+	if bits, ok := s390xUnsigned[mn]; ok {
+		if v, err := strconv.ParseInt(f[last], 10, 64); err == nil && v < 0 {
+			f[last] = strconv.FormatInt(v+1<<bits, 10)
+			return mn, strings.Join(f, ",")
+		}
+	}
+	if s390xSigned16[mn] {
+		if v, err := strconv.ParseInt(f[last], 10, 64); err == nil && v >= 1<<15 && v < 1<<16 {
+			f[last] = strconv.FormatInt(v-1<<16, 10)
+			return mn, strings.Join(f, ",")
+		}
+	}
+	return mn, ops
 }
 
 // s390xUnknown prints an unknown instruction as objdump does: ".long"
