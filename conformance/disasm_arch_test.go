@@ -34,12 +34,20 @@ type disasmTol struct {
 }
 
 var disasmArchTolerance = map[string]disasmTol{
-	"arm64":   {length: 0, mnemonic: 1000000, operands: 1000000, symbol: 1000000, unknown: 1000000},
-	"armhf":   {length: 0, mnemonic: 1000000, operands: 1000000, symbol: 1000000, unknown: 1000000},
-	"ppc64el": {length: 0, mnemonic: 1000000, operands: 1000000, symbol: 1000000, unknown: 1000000},
-	"s390x":   {length: 0, mnemonic: 1000000, operands: 1000000, symbol: 1000000, unknown: 1000000},
-	"riscv64": {length: 0, mnemonic: 1000000, operands: 1000000, symbol: 1000000, unknown: 1000000},
-	"loong64": {length: 0, mnemonic: 1000000, operands: 1000000, symbol: 1000000, unknown: 1000000},
+	// measured: 2 of 1,024,027 symbol names differ (this test's approximation
+	// of objdump's symbol choice, not the decoder).
+	"arm64": {symbol: 10},
+	// measured: 693 of 955,862 unknown: NEON (veor, vld1.8, ...) in the
+	// xor/raid6 NEON modules, which armasm does not decode.
+	"armhf": {unknown: 1000},
+	// measured: 16 of 1,267,034: objdump rejects fsqrt/fcfidu with
+	// non-zero reserved fields (.long), ppc64asm does not.
+	"ppc64el": {mnemonic: 20},
+	"s390x":   {},
+	"riscv64": {},
+	// no objdump: unknown units of a linear sweep (zero padding), measured
+	// 5 of 51,288.
+	"loong64": {unknown: 200},
 }
 
 // objdumpUnsupported lists the architectures binutils 2.40's
@@ -130,6 +138,8 @@ func splitSyms(s string) (ops, syms string) {
 }
 
 type disasmStats struct {
+	compared                                          bool // objdump output was compared
+	swept, sweptUnknown                               int  // without objdump: linear sweep only
 	files, insns, data                                int
 	length, mnemonic, operands, symbol, unknown, good int
 	samples                                           map[string][]string
@@ -208,7 +218,8 @@ func compareDisasmFile(t *testing.T, objdump, arch, path string, st *disasmStats
 	if err != nil || bytes.Contains(eb.Bytes(), []byte("can't disassemble")) {
 		if objdumpUnsupported[arch] {
 			t.Logf("objdump cannot disassemble %s (%s): comparison skipped", arch, strings.TrimSpace(eb.String()))
-			return false
+			sweepOnly(t, m, st)
+			return true
 		}
 		if os.Getenv("KMODSCOPE_REQUIRE_TREES") == "1" {
 			t.Fatalf("objdump -d %s: %v %s", path, err, eb.String())
@@ -216,6 +227,7 @@ func compareDisasmFile(t *testing.T, objdump, arch, path string, st *disasmStats
 		t.Skipf("objdump -d %s: %v %s", path, err, eb.String())
 	}
 	st.files++
+	st.compared = true
 	ef := m.ELF
 	a := disasm.ArchFor(ef.Machine, ef.Class, ef.ByteOrder, ef.Flags)
 	if a == nil {
@@ -385,6 +397,39 @@ func compareDisasmFile(t *testing.T, objdump, arch, path string, st *disasmStats
 	return true
 }
 
+// sweepOnly decodes every executable section of m linearly (for an
+// architecture objdump cannot disassemble) and counts unknown units.
+func sweepOnly(t *testing.T, m *ko.Module, st *disasmStats) {
+	ef := m.ELF
+	a := disasm.ArchFor(ef.Machine, ef.Class, ef.ByteOrder, ef.Flags)
+	if a == nil {
+		t.Fatalf("%s: no decoder for %v", m.Path, ef.Machine)
+	}
+	st.files++
+	for i := range ef.Sections {
+		s := &ef.Sections[i]
+		if s.Flags&elf.SHF_EXECINSTR == 0 || s.Type != elf.SHT_PROGBITS {
+			continue
+		}
+		data, err := ef.SectionData(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for off := 0; off < len(data); {
+			in := a.Decode(data[off:], uint64(off), nil)
+			if in.Len < 1 {
+				t.Fatalf("%s %s+%#x: Len %d", m.Path, s.Name, off, in.Len)
+			}
+			st.swept++
+			if !in.Known {
+				st.sweptUnknown++
+				st.add("sweep-unknown", fmt.Sprintf("%s %s+%#x: % x", filepath.Base(m.Path), s.Name, off, data[off:min(len(data), off+in.Len)]))
+			}
+			off += in.Len
+		}
+	}
+}
+
 func symOff(d int64) string {
 	switch {
 	case d == 0:
@@ -403,8 +448,6 @@ func ppm(n, of int) int {
 }
 
 func reportDisasm(t *testing.T, arch string, st *disasmStats) {
-	t.Logf("%s: %d files, %d instructions compared (%d data words skipped): %d identical (%.2f%%), length %d, unknown %d, mnemonic %d, operands %d, symbol %d",
-		arch, st.files, st.insns, st.data, st.good, 100*float64(st.good)/float64(max(1, st.insns)), st.length, st.unknown, st.mnemonic, st.operands, st.symbol)
 	if dir := os.Getenv("KMODSCOPE_DISASM_DIFFS"); dir != "" {
 		for class, ss := range st.samples {
 			os.WriteFile(filepath.Join(dir, arch+"."+class), []byte(strings.Join(ss, "\n")+"\n"), 0o644)
@@ -413,6 +456,17 @@ func reportDisasm(t *testing.T, arch string, st *disasmStats) {
 	tol, ok := disasmArchTolerance[arch]
 	if !ok {
 		t.Fatalf("no tolerance for %s", arch)
+	}
+	if !st.compared {
+		t.Logf("%s: %d files swept without objdump: %d units, %d unknown", arch, st.files, st.swept, st.sweptUnknown)
+		if st.swept == 0 {
+			t.Fatalf("%s: nothing decoded", arch)
+		}
+		if p := ppm(st.sweptUnknown, st.swept); p > tol.unknown {
+			t.Errorf("%s: %d of %d units unknown (%d ppm) exceed the tolerance of %d ppm; first: %v",
+				arch, st.sweptUnknown, st.swept, p, tol.unknown, first(st.samples["sweep-unknown"], 5))
+		}
+		return
 	}
 	if st.insns == 0 {
 		t.Fatalf("%s: no instructions compared", arch)
