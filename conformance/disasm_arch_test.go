@@ -471,6 +471,8 @@ func reportDisasm(t *testing.T, arch string, st *disasmStats) {
 	if st.insns == 0 {
 		t.Fatalf("%s: no instructions compared", arch)
 	}
+	t.Logf("%s: %d files, %d instructions compared (%d data words skipped): %d identical (%.4f%%), length %d, unknown %d, mnemonic %d, operands %d, symbol %d",
+		arch, st.files, st.insns, st.data, st.good, 100*float64(st.good)/float64(st.insns), st.length, st.unknown, st.mnemonic, st.operands, st.symbol)
 	check := func(class string, n, bound int) {
 		if p := ppm(n, st.insns); p > bound {
 			t.Errorf("%s: %s mismatches %d of %d (%d ppm) exceed the tolerance of %d ppm; first: %v",
