@@ -122,6 +122,11 @@ func parseObjdump(out []byte) []odSection {
 // stripODComment drops objdump's trailing comment ("// b.any", "@ ...",
 // "; 0x...", "# 0x...").
 func stripODComment(s string) string {
+	for _, c := range []string{"@ ", "// ", "; "} {
+		if strings.HasPrefix(s, c) {
+			return ""
+		}
+	}
 	for _, c := range []string{"\t//", "  //", "\t@", "\t;", "\t#", " # "} {
 		if i := strings.Index(s, c); i >= 0 {
 			s = s[:i]

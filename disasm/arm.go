@@ -27,6 +27,10 @@ import (
 type armArch struct {
 	order binary.ByteOrder
 	thumb bool
+	// IT block state: the conditions of the next instructions, valid
+	// while decoding continues at itPC.
+	itConds []uint32
+	itPC    uint64
 }
 
 func init() {
@@ -39,7 +43,7 @@ func init() {
 }
 
 // SetThumb selects Thumb (true) or ARM (false) decoding.
-func (a *armArch) SetThumb(on bool) { a.thumb = on }
+func (a *armArch) SetThumb(on bool) { a.thumb, a.itConds = on, nil }
 
 // ThumbArch returns a little-endian 32-bit ARM decoder in Thumb mode.
 func ThumbArch() Arch { return &armArch{order: binary.LittleEndian, thumb: true} }
@@ -55,7 +59,28 @@ func (a *armArch) DecodeReloc(code []byte, symValue uint64, sym Symbolizer) Inst
 
 func (a *armArch) decode(code []byte, pc, bias uint64, sym Symbolizer) Inst {
 	if a.thumb {
-		return thumbDecode(code, a.order, pc, bias, sym)
+		var cond uint32 = 16 // none
+		if len(a.itConds) > 0 && pc == a.itPC {
+			cond, a.itConds = a.itConds[0], a.itConds[1:]
+		} else {
+			a.itConds = nil
+		}
+		in := thumbDecode(code, a.order, pc, bias, sym)
+		var h uint16
+		if len(code) >= 2 {
+			h = a.order.Uint16(code)
+		}
+		isIT := h&0xff00 == 0xbf00 && h&15 != 0
+		// objdump keeps a conditional branch's own condition inside an
+		// IT block and does not nest IT.
+		if cond != 16 && in.Known && !isIT && h&0xf000 != 0xd000 {
+			in.Mnemonic = thumbCond(in.Mnemonic, cond)
+		}
+		if isIT {
+			a.itConds = thumbIT(uint32(h))
+		}
+		a.itPC = pc + uint64(in.Len)
+		return in
 	}
 	if len(code) < 4 {
 		return unknownBytes(code)
@@ -77,7 +102,7 @@ func (a *armArch) decode(code []byte, pc, bias uint64, sym Symbolizer) Inst {
 		if r, ok := arg.(armasm.PCRel); ok {
 			// armasm prints ".+off" relative to pc+4; the target is pc+8+r.
 			old := fmt.Sprintf(".%+#x", int32(r)+4)
-			ops = strings.Replace(ops, old, target(pc+8+uint64(int64(r))+bias, sym), 1)
+			ops = strings.Replace(ops, old, target((pc+8+uint64(int64(r))+bias)&0xffffffff, sym), 1)
 		}
 	}
 	switch {
@@ -201,6 +226,39 @@ func thumbDecode(code []byte, order binary.ByteOrder, pc, bias uint64, sym Symbo
 	return Inst{Len: 2, Mnemonic: ".short", Operands: fmt.Sprintf("0x%04x", h)}
 }
 
+// thumbIT returns the conditions an IT instruction gives the following
+// instructions.
+func thumbIT(h uint32) []uint32 {
+	first, mask := h>>4&15, h&15
+	conds := []uint32{first}
+	for k := 3; k >= 0 && mask&(1<<k-1) != 0; k-- {
+		if mask>>k&1 == first&1 {
+			conds = append(conds, first)
+		} else {
+			conds = append(conds, first^1)
+		}
+	}
+	return conds
+}
+
+// thumbCond spells an instruction inside an IT block: the condition
+// after the base mnemonic (before a .n/.w qualifier), and the 16-bit
+// flag-setting forms without their s.
+func thumbCond(mn string, cond uint32) string {
+	q := ""
+	if i := strings.IndexByte(mn, '.'); i >= 0 {
+		mn, q = mn[:i], mn[i:]
+	}
+	switch mn {
+	case "movs", "adds", "subs":
+		mn = mn[:3]
+	}
+	return mn + thumbCondName[cond&15] + q
+}
+
+// thumbCondName spells IT conditions as objdump does.
+var thumbCondName = [16]string{"eq", "ne", "cs", "cc", "mi", "pl", "vs", "vc", "hi", "ls", "ge", "lt", "gt", "le", "al", "<und>"}
+
 func thumbRegList(bits uint32, extra string) string {
 	var r []string
 	for i := 0; i < 8; i++ {
@@ -219,6 +277,17 @@ func thumb16(h uint32, pc, bias uint64, sym Symbolizer) (Inst, bool) {
 	switch {
 	case h == 0xbf00:
 		return Inst{Mnemonic: "nop"}, true
+	case h&0xff00 == 0xbf00 && h&15 != 0 && h>>4&15 != 15: // IT
+		conds := thumbIT(h)
+		mn := "i"
+		for i := range conds {
+			if i == 0 || conds[i] == conds[0] {
+				mn += "t"
+			} else {
+				mn += "e"
+			}
+		}
+		return Inst{Mnemonic: mn, Operands: thumbCondName[h>>4&15]}, true
 	case h&0xff87 == 0x4700: // BX Rm
 		return Inst{Mnemonic: "bx", Operands: armRegs[h>>3&15]}, true
 	case h&0xff87 == 0x4780: // BLX Rm
@@ -243,6 +312,8 @@ func thumb16(h uint32, pc, bias uint64, sym Symbolizer) (Inst, bool) {
 		return Inst{Mnemonic: "adds", Operands: fmt.Sprintf("%s, #%d", r(h>>8), h&0xff)}, true
 	case h&0xf800 == 0x3800:
 		return Inst{Mnemonic: "subs", Operands: fmt.Sprintf("%s, #%d", r(h>>8), h&0xff)}, true
+	case h == 0x46c0: // mov r8, r8
+		return Inst{Mnemonic: "nop"}, true
 	case h&0xff00 == 0x4600: // MOV (register, high registers)
 		d := h>>4&8 | h&7
 		return Inst{Mnemonic: "mov", Operands: armRegs[d] + ", " + armRegs[h>>3&15]}, true
@@ -270,10 +341,10 @@ func thumb16(h uint32, pc, bias uint64, sym Symbolizer) (Inst, bool) {
 		return Inst{Mnemonic: "sub", Operands: fmt.Sprintf("sp, #%d", (h&0x7f)*4)}, true
 	case h&0xf800 == 0xe000: // B (unconditional)
 		off := int64(int32(h<<21) >> 20)
-		return Inst{Mnemonic: "b.n", Operands: target(uint64(int64(pc)+4+off)+bias, sym)}, true
+		return Inst{Mnemonic: "b.n", Operands: target((uint64(int64(pc)+4+off)+bias)&0xffffffff, sym)}, true
 	case h&0xf000 == 0xd000 && h>>8&15 < 14: // B<cond>
 		off := int64(int32(h<<24) >> 23)
-		return Inst{Mnemonic: "b" + armCond[h>>8&15] + ".n", Operands: target(uint64(int64(pc)+4+off)+bias, sym)}, true
+		return Inst{Mnemonic: "b" + armCond[h>>8&15] + ".n", Operands: target((uint64(int64(pc)+4+off)+bias)&0xffffffff, sym)}, true
 	}
 	return Inst{}, false
 }
@@ -290,7 +361,7 @@ func thumb32(h1, h2 uint32, pc, bias uint64, sym Symbolizer) (Inst, bool) {
 		if h2&0xd000 == 0x9000 {
 			mn = "b.w"
 		}
-		return Inst{Mnemonic: mn, Operands: target(uint64(int64(pc)+4+off)+bias, sym)}, true
+		return Inst{Mnemonic: mn, Operands: target((uint64(int64(pc)+4+off)+bias)&0xffffffff, sym)}, true
 	}
 	if h1 == 0xf3af && h2 == 0x8000 {
 		return Inst{Mnemonic: "nop.w"}, true
