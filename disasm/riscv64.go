@@ -3,6 +3,7 @@ package disasm
 import (
 	"debug/elf"
 	"encoding/binary"
+	"fmt"
 	"regexp"
 	"strconv"
 	"strings"
@@ -29,12 +30,20 @@ func (riscv64Arch) Decode(code []byte, pc uint64, sym Symbolizer) Inst {
 	if code[0]&3 == 3 {
 		n = 4
 	}
+	if code[0]&0x1f == 0x1f {
+		// 48-bit and longer encodings: objdump shows one halfword.
+		n = 2
+	}
 	if len(code) < n {
 		return unknownBytes(code)
 	}
 	inst, err := riscv64asm.Decode(code[:n])
 	if err != nil || inst.Len != n {
-		return unknownWord(code, n, binary.LittleEndian, ".insn")
+		v := uint64(binary.LittleEndian.Uint16(code))
+		if n == 4 {
+			v = uint64(binary.LittleEndian.Uint32(code))
+		}
+		return Inst{Len: n, Mnemonic: fmt.Sprintf(".%dbyte", n), Operands: fmt.Sprintf("%#x", v)}
 	}
 	mn, ops := splitAsm(riscv64asm.GNUSyntax(inst))
 	if m, ok := riscvMnemonic[mn]; ok {
