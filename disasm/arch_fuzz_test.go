@@ -29,7 +29,7 @@ func FuzzArchDecode(f *testing.F) {
 			a := testArch(t, name)
 			for start := 0; start < 2 && start <= len(code); start++ {
 				for off := start; off < len(code); {
-					in := a.Decode(code[off:], uint64(off), sym)
+					in := a.Decode(code[off:], uint64(off), testSym)
 					if in.Len < 1 || in.Len > len(code)-off {
 						t.Fatalf("%s % x at %d: Len %d", name, code, off, in.Len)
 					}
@@ -37,7 +37,7 @@ func FuzzArchDecode(f *testing.F) {
 						t.Fatalf("%s % x at %d: empty mnemonic", name, code, off)
 					}
 					if r, ok := a.(RelocDecoder); ok {
-						if rin := r.DecodeReloc(code[off:], 0x1000, sym); rin.Len != in.Len {
+						if rin := r.DecodeReloc(code[off:], 0x1000, testSym); rin.Len != in.Len {
 							t.Fatalf("%s % x at %d: DecodeReloc Len %d, Decode %d", name, code, off, rin.Len, in.Len)
 						}
 					}
@@ -61,7 +61,7 @@ func TestRandomSweep(t *testing.T) {
 		a := testArch(t, name)
 		units, unknown := 0, 0
 		for off := 0; off < len(code); {
-			in := a.Decode(code[off:], uint64(off), sym)
+			in := a.Decode(code[off:], uint64(off), testSym)
 			if in.Len < 1 || in.Len > len(code)-off {
 				t.Fatalf("%s at %d: Len %d", name, off, in.Len)
 			}

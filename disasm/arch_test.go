@@ -65,7 +65,7 @@ func TestObjdumpCases(t *testing.T) {
 	t.Logf("identical to objdump: %v", n)
 }
 
-func sym(addr uint64) string { return fmt.Sprintf("<f+%#x>", addr) }
+func testSym(addr uint64) string { return fmt.Sprintf("<f+%#x>", addr) }
 
 // symbolCases are branch and pc-relative instructions from objdump -d
 // output (symbols replaced by this test's Symbolizer, "<f+0x..>"), the
@@ -121,9 +121,9 @@ func TestSymbolCases(t *testing.T) {
 		a := testArch(t, c.arch)
 		var got Inst
 		if c.reloc {
-			got = a.(RelocDecoder).DecodeReloc(b, c.pc, sym)
+			got = a.(RelocDecoder).DecodeReloc(b, c.pc, testSym)
 		} else {
-			got = a.Decode(b, c.pc, sym)
+			got = a.Decode(b, c.pc, testSym)
 		}
 		if got.Len != len(b) || got.Mnemonic != c.mnemonic || got.Operands != c.operands || !got.Known {
 			t.Errorf("%s % x at %#x: got %d %q %q (known %v), want %d %q %q", c.arch, b, c.pc, got.Len, got.Mnemonic, got.Operands, got.Known, len(b), c.mnemonic, c.operands)
@@ -172,5 +172,28 @@ func TestUnknownUnits(t *testing.T) {
 		if got.Len != c.n || got.Mnemonic != c.mnemonic || got.Known {
 			t.Errorf("%s % x: %+v, want Len %d %s unknown", c.arch, b, got, c.n, c.mnemonic)
 		}
+	}
+}
+
+func TestLayout(t *testing.T) {
+	p := testArch(t, "ppc64el").(interface{ InstText(string, string) string })
+	for _, c := range [][3]string{{"ld", "r2,-8(r12)", "ld      r2,-8(r12)"}, {"popcntd", "r10,r10", "popcntd r10,r10"}, {"beqlr", "", "beqlr"}} {
+		if got := p.InstText(c[0], c[1]); got != c[2] {
+			t.Errorf("ppc InstText(%q, %q) = %q, objdump %q", c[0], c[1], got, c[2])
+		}
+	}
+	type layout interface {
+		ByteLayout(*Inst) (int, int, bool)
+	}
+	a := testArch(t, "armhf")
+	if l, c, _ := a.(layout).ByteLayout(&Inst{Len: 4}); l != 4 || c != 4 {
+		t.Errorf("ARM layout %d %d", l, c)
+	}
+	a.(interface{ SetThumb(bool) }).SetThumb(true)
+	if l, c, _ := a.(layout).ByteLayout(&Inst{Len: 4}); l != 4 || c != 2 {
+		t.Errorf("Thumb layout %d %d", l, c)
+	}
+	if l, c, _ := testArch(t, "riscv64").(layout).ByteLayout(&Inst{Len: 2}); l != 8 || c != 2 {
+		t.Errorf("RISC-V layout %d %d", l, c)
 	}
 }

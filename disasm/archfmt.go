@@ -51,9 +51,9 @@ func unknownBytes(code []byte) Inst {
 	return Inst{Len: len(code), Mnemonic: ".byte", Operands: strings.Join(parts, ", ")}
 }
 
-// target formats a branch target as objdump does: the address in hex
+// archTarget formats a branch target as objdump does: the address in hex
 // without 0x, then " <sym+0x..>" when the Symbolizer names it.
-func target(addr uint64, sym Symbolizer) string {
+func archTarget(addr uint64, sym Symbolizer) string {
 	s := fmt.Sprintf("%x", addr)
 	if sym != nil {
 		if n := sym(addr); n != "" {
@@ -77,3 +77,50 @@ func target(addr uint64, sym Symbolizer) string {
 type RelocDecoder interface {
 	DecodeReloc(code []byte, symValue uint64, sym Symbolizer) Inst
 }
+
+// Raw-bytes layout and mnemonic padding as objdump prints them, for the
+// engine's optional ByteLayout and TextFormatter interfaces (declared with
+// the engine): bytes per line, bytes per chunk, chunks read big-endian.
+
+// ByteLayout: one 4-byte little-endian word ("12001c00").
+func (arm64Arch) ByteLayout(*Inst) (int, int, bool) { return 4, 4, false }
+
+// ByteLayout: ARM words ("e3520000"), Thumb halfwords ("b580", "f7ff fffe").
+// The mode is the decoder's current one (SetThumb).
+func (a *armArch) ByteLayout(*Inst) (int, int, bool) {
+	if a.thumb {
+		return 4, 2, a.order == binary.BigEndian
+	}
+	return 4, 4, a.order == binary.BigEndian
+}
+
+// ByteLayout: single bytes, four per line ("f8 ff 4c e8").
+func (ppc64Arch) ByteLayout(*Inst) (int, int, bool) { return 4, 1, false }
+
+// InstText pads the mnemonic to seven columns and a space, as ppc-dis.c
+// does ("ld      r2,-8(r12)").
+func (ppc64Arch) InstText(mn, ops string) string {
+	if ops == "" {
+		return mn
+	}
+	if len(mn) >= 7 {
+		return mn + " " + ops
+	}
+	return mn + "        "[:8-len(mn)] + ops
+}
+
+// ByteLayout: single bytes, six per line ("ec 48 00 13 00 7c").
+func (s390xArch) ByteLayout(*Inst) (int, int, bool) { return 6, 1, false }
+
+// ByteLayout: the instruction as one 2- or 4-byte number, eight bytes per
+// line ("1141                ", "00000697          ").
+func (riscv64Arch) ByteLayout(in *Inst) (int, int, bool) {
+	if in != nil && in.Len == 4 {
+		return 8, 4, false
+	}
+	return 8, 2, false
+}
+
+// ByteLayout: one 4-byte little-endian word, as on AArch64 (not checked
+// against objdump: binutils 2.40 multiarch has no LoongArch).
+func (loong64Arch) ByteLayout(*Inst) (int, int, bool) { return 4, 4, false }

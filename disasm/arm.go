@@ -102,7 +102,7 @@ func (a *armArch) decode(code []byte, pc, bias uint64, sym Symbolizer) Inst {
 		if r, ok := arg.(armasm.PCRel); ok {
 			// armasm prints ".+off" relative to pc+4; the target is pc+8+r.
 			old := fmt.Sprintf(".%+#x", int32(r)+4)
-			ops = strings.Replace(ops, old, target((pc+8+uint64(int64(r))+bias)&0xffffffff, sym), 1)
+			ops = strings.Replace(ops, old, archTarget((pc+8+uint64(int64(r))+bias)&0xffffffff, sym), 1)
 		}
 	}
 	switch {
@@ -341,10 +341,10 @@ func thumb16(h uint32, pc, bias uint64, sym Symbolizer) (Inst, bool) {
 		return Inst{Mnemonic: "sub", Operands: fmt.Sprintf("sp, #%d", (h&0x7f)*4)}, true
 	case h&0xf800 == 0xe000: // B (unconditional)
 		off := int64(int32(h<<21) >> 20)
-		return Inst{Mnemonic: "b.n", Operands: target((uint64(int64(pc)+4+off)+bias)&0xffffffff, sym)}, true
+		return Inst{Mnemonic: "b.n", Operands: archTarget((uint64(int64(pc)+4+off)+bias)&0xffffffff, sym)}, true
 	case h&0xf000 == 0xd000 && h>>8&15 < 14: // B<cond>
 		off := int64(int32(h<<24) >> 23)
-		return Inst{Mnemonic: "b" + armCond[h>>8&15] + ".n", Operands: target((uint64(int64(pc)+4+off)+bias)&0xffffffff, sym)}, true
+		return Inst{Mnemonic: "b" + armCond[h>>8&15] + ".n", Operands: archTarget((uint64(int64(pc)+4+off)+bias)&0xffffffff, sym)}, true
 	}
 	return Inst{}, false
 }
@@ -361,7 +361,7 @@ func thumb32(h1, h2 uint32, pc, bias uint64, sym Symbolizer) (Inst, bool) {
 		if h2&0xd000 == 0x9000 {
 			mn = "b.w"
 		}
-		return Inst{Mnemonic: mn, Operands: target((uint64(int64(pc)+4+off)+bias)&0xffffffff, sym)}, true
+		return Inst{Mnemonic: mn, Operands: archTarget((uint64(int64(pc)+4+off)+bias)&0xffffffff, sym)}, true
 	}
 	if h1 == 0xf3af && h2 == 0x8000 {
 		return Inst{Mnemonic: "nop.w"}, true

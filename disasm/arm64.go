@@ -53,7 +53,7 @@ func arm64Decode(code []byte, pc, bias uint64, sym Symbolizer) Inst {
 			if inst.Op == arm64asm.ADRP {
 				t = pc&^0xfff + uint64(int64(r))
 			}
-			ops = strings.Replace(ops, strings.ToLower(r.String()), target(t+bias, sym), 1)
+			ops = strings.Replace(ops, strings.ToLower(r.String()), archTarget(t+bias, sym), 1)
 		case arm64asm.Systemreg:
 			k := [5]uint8{uint8(2 + w>>19&1), uint8(w >> 16 & 7), uint8(w >> 12 & 15), uint8(w >> 8 & 15), uint8(w >> 5 & 7)}
 			if name, ok := arm64Sysregs[k]; ok {

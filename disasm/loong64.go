@@ -33,7 +33,7 @@ func (loong64Arch) Decode(code []byte, pc uint64, sym Symbolizer) Inst {
 		loong64asm.BLTU, loong64asm.BGEU, loong64asm.BEQZ, loong64asm.BNEZ, loong64asm.BCEQZ, loong64asm.BCNEZ:
 		for i := len(inst.Args) - 1; i >= 0; i-- {
 			if o, ok := inst.Args[i].(loong64asm.OffsetSimm); ok {
-				ops += "\t# " + target(pc+uint64(int64(o.Imm)), sym)
+				ops += "\t# " + archTarget(pc+uint64(int64(o.Imm)), sym)
 				break
 			}
 		}

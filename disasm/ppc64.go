@@ -49,9 +49,9 @@ func (a ppc64Arch) Decode(code []byte, pc uint64, sym Symbolizer) Inst {
 			if r == 0 {
 				old = ".+0x0"
 			}
-			ops = strings.Replace(ops, old, target(pc+uint64(int64(r)), sym), 1)
+			ops = strings.Replace(ops, old, archTarget(pc+uint64(int64(r)), sym), 1)
 		case ppc64asm.Label:
-			ops = strings.Replace(ops, fmt.Sprintf("%#x", uint32(r)), target(uint64(uint32(r)), sym), 1)
+			ops = strings.Replace(ops, fmt.Sprintf("%#x", uint32(r)), archTarget(uint64(uint32(r)), sym), 1)
 		}
 	}
 	mn, ops = ppcExtended(mn, ops)

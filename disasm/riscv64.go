@@ -61,7 +61,7 @@ func (riscv64Arch) Decode(code []byte, pc uint64, sym Symbolizer) Inst {
 		// The last operand is the pc-relative offset.
 		i := strings.LastIndexByte(ops, ',') + 1
 		if off, err := strconv.ParseInt(ops[i:], 0, 64); err == nil {
-			ops = ops[:i] + target(pc+uint64(off), sym)
+			ops = ops[:i] + archTarget(pc+uint64(off), sym)
 		}
 	}
 	return Inst{Len: n, Mnemonic: mn, Operands: ops, Known: true}

@@ -51,8 +51,8 @@ func (s390xArch) Decode(code []byte, pc uint64, sym Symbolizer) Inst {
 		switch r := arg.(type) {
 		case s390xasm.RegIm12, s390xasm.RegIm16, s390xasm.RegIm24, s390xasm.RegIm32:
 			s := r.String(pc)
-			t, _ = parseHex(s)
-			ops = strings.Replace(ops, s, target(t, sym), 1)
+			t, _ = s390xHex(s)
+			ops = strings.Replace(ops, s, archTarget(t, sym), 1)
 		}
 	}
 	mn, ops = s390xFix(code[:n], mn, ops)
@@ -136,7 +136,7 @@ func s390xUnknown(code []byte) Inst {
 	return Inst{Len: n, Mnemonic: ".long", Operands: fmt.Sprintf("0x%08x", binary.BigEndian.Uint32(code))}
 }
 
-func parseHex(s string) (uint64, bool) {
+func s390xHex(s string) (uint64, bool) {
 	var v uint64
 	_, err := fmt.Sscanf(s, "0x%x", &v)
 	return v, err == nil
