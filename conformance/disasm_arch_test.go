@@ -80,8 +80,8 @@ var (
 	odInsn2Re = regexp.MustCompile(`^ *([0-9a-f]+):\t([0-9a-f ]+?) *$`)
 )
 
-// parseObjdump reads objdump -d output into sections of instruction lines.
-func parseObjdump(out []byte) []odSection {
+// archParseObjdump reads objdump -d output into sections of instruction lines.
+func archParseObjdump(out []byte) []odSection {
 	var secs []odSection
 	sc := bufio.NewScanner(bytes.NewReader(out))
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
@@ -142,7 +142,7 @@ func splitSyms(s string) (ops, syms string) {
 	return symRe.ReplaceAllString(s, ""), strings.Join(symRe.FindAllString(s, -1), "")
 }
 
-type disasmStats struct {
+type archDisasmStats struct {
 	compared                                          bool // objdump output was compared
 	swept, sweptUnknown                               int  // without objdump: linear sweep only
 	files, insns, data                                int
@@ -150,7 +150,7 @@ type disasmStats struct {
 	samples                                           map[string][]string
 }
 
-func (s *disasmStats) add(class, sample string) {
+func (s *archDisasmStats) add(class, sample string) {
 	if s.samples == nil {
 		s.samples = map[string][]string{}
 	}
@@ -189,7 +189,7 @@ func TestDisasmArchObjdump(t *testing.T) {
 			if len(files) == 0 {
 				t.Fatalf("no %s modules", arch)
 			}
-			var st disasmStats
+			var st archDisasmStats
 			for _, f := range files {
 				if !compareDisasmFile(t, objdump, arch, f, &st) {
 					return
@@ -202,7 +202,7 @@ func TestDisasmArchObjdump(t *testing.T) {
 
 // compareDisasmFile runs objdump -d on one module and compares each line.
 // It returns false when objdump cannot disassemble the architecture.
-func compareDisasmFile(t *testing.T, objdump, arch, path string, st *disasmStats) bool {
+func compareDisasmFile(t *testing.T, objdump, arch, path string, st *archDisasmStats) bool {
 	m, err := ko.Open(path, nil)
 	if err != nil {
 		t.Fatalf("%s: %v", path, err)
@@ -249,7 +249,7 @@ func compareDisasmFile(t *testing.T, objdump, arch, path string, st *disasmStats
 		}
 	}
 	sort.SliceStable(global, func(i, j int) bool { return global[i].addr < global[j].addr })
-	for _, sec := range parseObjdump(out) {
+	for _, sec := range archParseObjdump(out) {
 		var es *elfx.Section
 		for i := range ef.Sections {
 			s := &ef.Sections[i]
@@ -404,7 +404,7 @@ func compareDisasmFile(t *testing.T, objdump, arch, path string, st *disasmStats
 
 // sweepOnly decodes every executable section of m linearly (for an
 // architecture objdump cannot disassemble) and counts unknown units.
-func sweepOnly(t *testing.T, m *ko.Module, st *disasmStats) {
+func sweepOnly(t *testing.T, m *ko.Module, st *archDisasmStats) {
 	ef := m.ELF
 	a := disasm.ArchFor(ef.Machine, ef.Class, ef.ByteOrder, ef.Flags)
 	if a == nil {
@@ -452,7 +452,7 @@ func ppm(n, of int) int {
 	return int(int64(n) * 1000000 / int64(of))
 }
 
-func reportDisasm(t *testing.T, arch string, st *disasmStats) {
+func reportDisasm(t *testing.T, arch string, st *archDisasmStats) {
 	if dir := os.Getenv("KMODSCOPE_DISASM_DIFFS"); dir != "" {
 		for class, ss := range st.samples {
 			os.WriteFile(filepath.Join(dir, arch+"."+class), []byte(strings.Join(ss, "\n")+"\n"), 0o644)

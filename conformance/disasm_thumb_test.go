@@ -57,7 +57,7 @@ func TestDisasmThumbObjdump(t *testing.T) {
 	if err != nil {
 		t.Fatalf("objdump: %v", err)
 	}
-	secs := parseObjdump(out)
+	secs := archParseObjdump(out)
 	if len(secs) != 1 || len(secs[0].insns) < 10000 {
 		t.Fatalf("objdump output not understood (%d sections)", len(secs))
 	}
