@@ -31,6 +31,7 @@ import (
 // a class above its bound fails the test.
 type disasmTol struct {
 	length, mnemonic, operands, symbol, unknown int // ppm
+	comment                                     int // ppm
 }
 
 var disasmArchTolerance = map[string]disasmTol{
@@ -114,25 +115,32 @@ func archParseObjdump(out []byte) []odSection {
 		if i := strings.IndexAny(mn, " \t"); i >= 0 {
 			mn, ops = mn[:i], strings.TrimSpace(mn[i+1:])
 		}
-		s.insns = append(s.insns, odInsn{off, len(hex) / 2, mn, stripODComment(ops)})
+		s.insns = append(s.insns, odInsn{off, len(hex) / 2, mn, ops})
 	}
 	return secs
 }
 
-// stripODComment drops objdump's trailing comment ("// b.any", "@ ...",
-// "; 0x...", "# 0x...").
-func stripODComment(s string) string {
+// splitODComment splits objdump's trailing comment ("// b.any", "@ ...",
+// "; 0x...", "# 0x...") off operand text.
+func splitODComment(s string) (ops, comment string) {
 	for _, c := range []string{"@ ", "// ", "; "} {
 		if strings.HasPrefix(s, c) {
-			return ""
+			return "", s
 		}
 	}
+	cut := len(s)
 	for _, c := range []string{"\t//", "  //", "\t@", "\t;", "\t#", " # "} {
-		if i := strings.Index(s, c); i >= 0 {
-			s = s[:i]
+		if i := strings.Index(s, c); i >= 0 && i < cut {
+			cut = i
 		}
 	}
-	return strings.TrimSpace(s)
+	return strings.TrimSpace(s[:cut]), s[cut:]
+}
+
+// stripODComment drops objdump's trailing comment.
+func stripODComment(s string) string {
+	ops, _ := splitODComment(s)
+	return ops
 }
 
 // symText splits " <sym+0x..>" annotations off operand text.
@@ -147,6 +155,7 @@ type archDisasmStats struct {
 	swept, sweptUnknown                               int  // without objdump: linear sweep only
 	files, insns, data                                int
 	length, mnemonic, operands, symbol, unknown, good int
+	comment                                           int // trailing comment ("// b.any", "@ 0x98") differs
 	samples                                           map[string][]string
 }
 
@@ -384,8 +393,10 @@ func compareDisasmFile(t *testing.T, objdump, arch, path string, st *archDisasmS
 				st.mnemonic++
 				st.add("mnemonic", sample)
 			default:
-				o1, s1 := splitSyms(in.operands)
-				o2, s2 := splitSyms(got.Operands)
+				w, c1 := splitODComment(in.operands)
+				g, c2 := splitODComment(got.Operands)
+				o1, s1 := splitSyms(w)
+				o2, s2 := splitSyms(g)
 				switch {
 				case o1 != o2:
 					st.operands++
@@ -393,6 +404,15 @@ func compareDisasmFile(t *testing.T, objdump, arch, path string, st *archDisasmS
 				case s1 != s2:
 					st.symbol++
 					st.add("symbol", sample)
+				case c1 != c2:
+					// Comments naming a symbol get the symbol class.
+					if _, cs1 := splitSyms(c1); cs1 != "" {
+						st.symbol++
+						st.add("symbol", sample)
+					} else {
+						st.comment++
+						st.add("comment", sample)
+					}
 				default:
 					st.good++
 				}
@@ -476,8 +496,8 @@ func reportDisasm(t *testing.T, arch string, st *archDisasmStats) {
 	if st.insns == 0 {
 		t.Fatalf("%s: no instructions compared", arch)
 	}
-	t.Logf("%s: %d files, %d instructions compared (%d data words skipped): %d identical (%.4f%%), length %d, unknown %d, mnemonic %d, operands %d, symbol %d",
-		arch, st.files, st.insns, st.data, st.good, 100*float64(st.good)/float64(st.insns), st.length, st.unknown, st.mnemonic, st.operands, st.symbol)
+	t.Logf("%s: %d files, %d instructions compared (%d data words skipped): %d identical (%.4f%%), length %d, unknown %d, mnemonic %d, operands %d, symbol %d, comment %d",
+		arch, st.files, st.insns, st.data, st.good, 100*float64(st.good)/float64(st.insns), st.length, st.unknown, st.mnemonic, st.operands, st.symbol, st.comment)
 	check := func(class string, n, bound int) {
 		if p := ppm(n, st.insns); p > bound {
 			t.Errorf("%s: %s mismatches %d of %d (%d ppm) exceed the tolerance of %d ppm; first: %v",
@@ -489,6 +509,7 @@ func reportDisasm(t *testing.T, arch string, st *archDisasmStats) {
 	check("mnemonic", st.mnemonic, tol.mnemonic)
 	check("operands", st.operands, tol.operands)
 	check("symbol", st.symbol, tol.symbol)
+	check("comment", st.comment, tol.comment)
 }
 
 func first(s []string, n int) []string {

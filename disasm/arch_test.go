@@ -80,12 +80,14 @@ var symbolCases = []struct {
 	mnemonic  string
 	operands  string
 }{
-	{"arm64", "81ffff54", 0x28, false, "b.ne", "18 <f+0x18>"},
+	{"arm64", "81ffff54", 0x28, false, "b.ne", "18 <f+0x18>  // b.any"},
 	{"arm64", "04000090", 0xc, false, "adrp", "x4, 0 <f+0x0>"},
 	{"arm64", "00000094", 0, true, "bl", "0 <f+0x0>"},
 	{"arm64", "00000094", 0x1200, true, "bl", "1200 <f+0x1200>"},
 	{"arm64", "13000090", 0x38, true, "adrp", "x19, 38 <f+0x38>"},
 	{"armhf", "faffff1a", 0x24, false, "bne", "14 <f+0x14>"},
+	{"armhf", "74c09fe5", 0x48, false, "ldr", "ip, [pc, #116]\t@ c4 <f+0xc4>"},
+	{"armhf", "04e02de5", 0x4, false, "push", "{lr}\t\t@ (str lr, [sp, #-4]!)"},
 	{"armhf", "feffffeb", 0, true, "bl", "0 <f+0x0>"},
 	{"ppc64el", "44008240", 0x2c, false, "bne", "70 <f+0x70>"},
 	{"ppc64el", "14000048", 0x3c, false, "b", "50 <f+0x50>"},

@@ -4,6 +4,7 @@ import (
 	"debug/elf"
 	"encoding/binary"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"golang.org/x/arch/arm/armasm"
@@ -117,7 +118,55 @@ func (a *armArch) decode(code []byte, pc, bias uint64, sym Symbolizer) Inst {
 	case strings.HasPrefix(mn, "mrs") && strings.HasSuffix(ops, "apsr"):
 		ops = strings.TrimSuffix(ops, "apsr") + "CPSR"
 	}
-	return Inst{Len: 4, Mnemonic: mn, Operands: ops, Known: true}
+	return Inst{Len: 4, Mnemonic: mn, Operands: ops + armComment(w, mn, ops, pc, bias, sym), Known: true}
+}
+
+// armComment returns objdump's trailing comment for an ARM-mode
+// instruction: the load/store a one-register push or pop stands for, the
+// address of a pc-relative load, and otherwise the hex value of a final
+// immediate outside -16..32 (arm-dis.c's value_in_comment).
+func armComment(w uint32, mn, ops string, pc, bias uint64, sym Symbolizer) string {
+	base := mn
+	if len(base) > 2 {
+		for _, c := range armCond[:14] {
+			if strings.HasSuffix(base, c) && base != "teq" && base != "bls" {
+				base = strings.TrimSuffix(base, c)
+				break
+			}
+		}
+	}
+	switch {
+	case base == "push" && !strings.Contains(ops, ","):
+		return "\t\t@ (str " + strings.Trim(ops, "{}") + ", [sp, #-4]!)"
+	case base == "pop" && !strings.Contains(ops, ","):
+		return "\t\t@ (ldr " + strings.Trim(ops, "{}") + ", [sp], #4)"
+	}
+	if strings.HasSuffix(ops, "[pc]") {
+		return "\t@ " + archTarget((pc+8+bias)&0xffffffff, sym)
+	}
+	if i := strings.Index(ops, "[pc, #"); i >= 0 && strings.HasSuffix(ops, "]") {
+		var off int64
+		if _, err := fmt.Sscanf(ops[i+6:], "%d]", &off); err == nil {
+			return "\t@ " + archTarget((uint64(int64(pc)+8+off)+bias)&0xffffffff, sym)
+		}
+	}
+	if strings.HasPrefix(base, "svc") || strings.HasPrefix(base, "bkpt") || strings.HasPrefix(base, "udf") {
+		return ""
+	}
+	j := strings.LastIndex(ops, "#")
+	if j < 0 {
+		return ""
+	}
+	tail := strings.TrimRight(ops[j+1:], "]!")
+	v, err := strconv.ParseInt(tail, 10, 64)
+	if err != nil {
+		return ""
+	}
+	// Shift amounts and bit-field positions never reach 33.
+	if v > 32 || v < -16 {
+		return fmt.Sprintf("\t@ 0x%x", uint32(v))
+	}
+	return ""
 }
 
 var armBarrier = map[uint32]string{15: "sy", 14: "st", 13: "ld", 11: "ish", 10: "ishst", 9: "ishld",

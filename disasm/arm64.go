@@ -61,7 +61,58 @@ func arm64Decode(code []byte, pc, bias uint64, sym Symbolizer) Inst {
 			}
 		}
 	}
-	return Inst{Len: 4, Mnemonic: mn, Operands: arm64Spaces(ops), Known: true}
+	ops = arm64Spaces(ops)
+	return Inst{Len: 4, Mnemonic: mn, Operands: ops + arm64Comment(mn, ops), Known: true}
+}
+
+// arm64BranchAlias and arm64CondAlias are objdump's comments naming the
+// SVE aliases of a condition.
+var arm64BranchAlias = map[string]string{
+	"eq": "b.none", "ne": "b.any", "cs": "b.hs, b.nlast", "hs": "b.hs, b.nlast",
+	"cc": "b.lo, b.ul, b.last", "lo": "b.lo, b.ul, b.last", "mi": "b.first", "pl": "b.nfrst",
+	"hi": "b.pmore", "ls": "b.plast", "ge": "b.tcont", "lt": "b.tstop",
+}
+
+var arm64CondAlias = map[string]string{
+	"eq": "none", "ne": "any", "cs": "hs, nlast", "hs": "hs, nlast", "cc": "lo, ul, last", "lo": "lo, ul, last",
+	"mi": "first", "pl": "nfrst", "hi": "pmore", "ls": "plast", "ge": "tcont", "lt": "tstop",
+}
+
+var arm64CondOps = map[string]bool{"csel": true, "csinc": true, "csinv": true, "csneg": true, "cset": true,
+	"csetm": true, "cinc": true, "cinv": true, "cneg": true, "ccmp": true, "ccmn": true, "fcsel": true,
+	"fccmp": true, "fccmpe": true}
+
+// arm64Comment returns objdump's trailing comment: the decimal value of a
+// mov immediate (the immediate padded to 23 columns first), the SVE
+// aliases of a branch or select condition.
+func arm64Comment(mn, ops string) string {
+	switch {
+	case strings.HasPrefix(mn, "b.") && len(mn) == 4:
+		if a, ok := arm64BranchAlias[mn[2:]]; ok {
+			return "  // " + a
+		}
+	case arm64CondOps[mn]:
+		i := strings.LastIndex(ops, ", ")
+		if a, ok := arm64CondAlias[ops[i+2:]]; ok && i >= 0 {
+			return "\t// " + ops[i+2:] + " = " + a
+		}
+	case mn == "mov":
+		i := strings.Index(ops, ", #")
+		if i < 0 || strings.Contains(ops[i+3:], ",") {
+			break
+		}
+		var v uint64
+		if _, err := fmt.Sscanf(ops[i+3:], "0x%x", &v); err != nil {
+			break
+		}
+		d := int64(v)
+		if ops[0] == 'w' {
+			d = int64(int32(uint32(v)))
+		}
+		imm := ops[i+2:]
+		return strings.Repeat(" ", max(0, 23-len(imm))) + fmt.Sprintf("\t// #%d", d)
+	}
+	return ""
 }
 
 // arm64Spaces turns "[sp,#-16]!" into "[sp, #-16]!".
