@@ -45,7 +45,10 @@ var disasmArchTolerance = map[string]disasmTol{
 	// non-zero reserved fields (.long), ppc64asm does not.
 	"ppc64el": {mnemonic: 20},
 	"s390x":   {},
-	"riscv64": {},
+	// measured on the committed fixtures: 380 of 50,754 symbol names in
+	// "# addr <sym>" comments for addresses outside the section, where
+	// this test's symbol choice differs from objdump's; the addresses agree.
+	"riscv64": {symbol: 10000},
 	// no objdump: unknown units of a linear sweep (zero padding), measured
 	// 5 of 51,288.
 	"loong64": {unknown: 200},

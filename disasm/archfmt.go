@@ -114,7 +114,7 @@ func (s390xArch) ByteLayout(*Inst) (int, int, bool) { return 6, 1, false }
 
 // ByteLayout: the instruction as one 2- or 4-byte number, eight bytes per
 // line ("1141                ", "00000697          ").
-func (riscv64Arch) ByteLayout(in *Inst) (int, int, bool) {
+func (*riscv64Arch) ByteLayout(in *Inst) (int, int, bool) {
 	if in != nil && in.Len == 4 {
 		return 8, 4, false
 	}

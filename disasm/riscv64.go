@@ -16,13 +16,96 @@ import (
 // names, absolute branch targets, and the alias spellings objdump prefers
 // (compressed instructions are shown expanded, as objdump does without
 // -M no-aliases: c.addi sp,-16 is "add sp,sp,-16").
-type riscv64Arch struct{}
-
-func init() {
-	registerArch(elf.EM_RISCV, func(elf.Class, binary.ByteOrder, uint32) Arch { return riscv64Arch{} })
+//
+// Like objdump, the decoder remembers the values lui and auipc put in a
+// register and names the address an addi, addiw, jalr or load then forms
+// from it in a trailing comment ("add a0,a0,16 # 1a0 <foo+0x10>"), so
+// instructions must be decoded in address order (a linear sweep).
+type riscv64Arch struct {
+	hi    [32]uint64 // register values set by lui/auipc
+	hiSet [32]bool
 }
 
-func (riscv64Arch) Decode(code []byte, pc uint64, sym Symbolizer) Inst {
+func init() {
+	registerArch(elf.EM_RISCV, func(elf.Class, binary.ByteOrder, uint32) Arch { return &riscv64Arch{} })
+}
+
+// riscvLoads are the loads whose offset objdump resolves (its 'o' operand).
+var riscvLoads = map[riscv64asm.Op]bool{riscv64asm.LB: true, riscv64asm.LH: true, riscv64asm.LW: true,
+	riscv64asm.LD: true, riscv64asm.LBU: true, riscv64asm.LHU: true, riscv64asm.LWU: true,
+	riscv64asm.FLW: true, riscv64asm.FLD: true}
+
+// riscvStores are the stores whose offset objdump resolves.
+var riscvStores = map[riscv64asm.Op]bool{riscv64asm.SB: true, riscv64asm.SH: true, riscv64asm.SW: true,
+	riscv64asm.SD: true, riscv64asm.FSW: true, riscv64asm.FSD: true}
+
+// comment tracks lui/auipc values and returns objdump's " # addr <sym>"
+// for an instruction that adds an offset to a tracked register
+// (riscv-dis.c's maybe_print_address).
+func (a *riscv64Arch) comment(inst riscv64asm.Inst, pc uint64, sym Symbolizer) string {
+	reg := func(i int) (int, bool) {
+		r, ok := inst.Args[i].(riscv64asm.Reg)
+		if !ok || r > riscv64asm.X31 {
+			return 0, false
+		}
+		return int(r - riscv64asm.X0), true
+	}
+	var base int
+	var off int64
+	wide := false
+	switch {
+	case inst.Op == riscv64asm.LUI || inst.Op == riscv64asm.AUIPC:
+		rd, ok := reg(0)
+		u, ok2 := inst.Args[1].(riscv64asm.Uimm)
+		if ok && ok2 {
+			v := uint64(int64(int32(u.Imm << 12)))
+			if inst.Op == riscv64asm.AUIPC {
+				v += pc
+			}
+			a.hi[rd], a.hiSet[rd] = v, true
+		}
+		return ""
+	case inst.Op == riscv64asm.ADDI || inst.Op == riscv64asm.ADDIW:
+		// With a zero immediate objdump prints the mv / sext.w alias,
+		// which has no immediate operand and so no address.
+		rs, ok := reg(1)
+		sv, ok2 := inst.Args[2].(riscv64asm.Simm)
+		if !ok || !ok2 || rs == 0 || sv.Imm == 0 {
+			return ""
+		}
+		base, off, wide = rs, int64(sv.Imm), inst.Op == riscv64asm.ADDIW
+	case (riscvLoads[inst.Op] || riscvStores[inst.Op] || inst.Op == riscv64asm.JALR) && inst.Len == 4:
+		var ro riscv64asm.RegOffset
+		ok := false
+		for _, arg := range inst.Args {
+			if r, is := arg.(riscv64asm.RegOffset); is {
+				ro, ok = r, true
+			}
+		}
+		if !ok || ro.OfsReg > riscv64asm.X31 {
+			return ""
+		}
+		base, off = int(ro.OfsReg-riscv64asm.X0), int64(ro.Ofs.Imm)
+	default:
+		return ""
+	}
+	var addr uint64
+	switch {
+	case a.hiSet[base]:
+		addr = a.hi[base] + uint64(off)
+		a.hiSet[base] = false
+	case base == 4 || base == 0: // tp, zero
+		addr = uint64(off)
+	default:
+		return ""
+	}
+	if wide {
+		addr = uint64(int64(int32(addr)))
+	}
+	return " # " + archTarget(addr, sym)
+}
+
+func (a *riscv64Arch) Decode(code []byte, pc uint64, sym Symbolizer) Inst {
 	if len(code) < 2 {
 		return unknownBytes(code)
 	}
@@ -64,7 +147,7 @@ func (riscv64Arch) Decode(code []byte, pc uint64, sym Symbolizer) Inst {
 			ops = ops[:i] + archTarget(pc+uint64(off), sym)
 		}
 	}
-	return Inst{Len: n, Mnemonic: mn, Operands: ops, Known: true}
+	return Inst{Len: n, Mnemonic: mn, Operands: ops + a.comment(inst, pc, sym), Known: true}
 }
 
 // riscvMnemonic maps riscv64asm's names to objdump 2.40's, which prints
