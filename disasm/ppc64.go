@@ -35,7 +35,7 @@ func (a ppc64Arch) Decode(code []byte, pc uint64, sym Symbolizer) Inst {
 		return Inst{Len: 4, Mnemonic: "attn", Known: true}
 	}
 	inst, err := ppc64asm.Decode(code, a.order)
-	if err != nil || inst.Op == 0 || inst.Len < 4 {
+	if err != nil || inst.Op == 0 || inst.Len < 4 || ppcReservedSet(w) {
 		return Inst{Len: 4, Mnemonic: ".long", Operands: fmt.Sprintf("%#x", w)}
 	}
 	mn, ops := splitAsm(ppc64asm.GNUSyntax(inst, pc))
@@ -56,6 +56,26 @@ func (a ppc64Arch) Decode(code []byte, pc uint64, sym Symbolizer) Inst {
 	}
 	mn, ops = ppcExtended(mn, ops)
 	return Inst{Len: inst.Len, Mnemonic: mn, Operands: ops, Known: true}
+}
+
+// ppcReservedSet reports a floating-point instruction whose unused FRA (and,
+// for A-forms, FRC) field is non-zero: objdump rejects it (".long"),
+// ppc64asm decodes it.
+func ppcReservedSet(w uint32) bool {
+	op := w >> 26
+	if op != 63 && op != 59 {
+		return false
+	}
+	ra, rc := w>>16&31, w>>6&31
+	switch w >> 1 & 31 { // A-form XO
+	case 22, 24, 26: // fsqrt, fre, frsqrte: FRA and FRC unused
+		return ra != 0 || rc != 0
+	}
+	switch w >> 1 & 1023 { // X-form XO, FRA unused
+	case 12, 14, 15, 40, 72, 136, 264, 814, 815, 846, 942, 943, 974, 142, 143, 392, 424, 456, 488:
+		return ra != 0
+	}
+	return false
 }
 
 // ppcTrapTO names the TO field values objdump folds into tw/td.
