@@ -40,7 +40,7 @@ var disasmArchTolerance = map[string]disasmTol{
 	"arm64": {symbol: 10},
 	// measured: 693 of 955,862 unknown: NEON (veor, vld1.8, ...) in the
 	// xor/raid6 NEON modules, which armasm does not decode.
-	"armhf": {unknown: 1000},
+	"armhf":   {unknown: 1000},
 	"ppc64el": {},
 	"s390x":   {},
 	// measured on the committed fixtures: 380 of 50,754 symbol names in
