@@ -1,9 +1,13 @@
 package disasm
 
 import (
+	"debug/elf"
 	"encoding/hex"
 	"math/rand"
+	"path/filepath"
 	"testing"
+
+	"github.com/kmodscope/kmodscope/ko"
 )
 
 // fuzzArches are the decoders FuzzArchDecode drives.
@@ -12,7 +16,8 @@ var fuzzArches = []string{"arm64", "armhf", "thumb", "ppc64el", "ppc64", "s390x"
 // FuzzArchDecode: for every non-x86 decoder, Decode (and DecodeReloc where
 // implemented) never panics and always consumes between 1 byte and what
 // remains, sweeping the whole input at every start offset parity. Seeds:
-// the objdump cases of every architecture.
+// the objdump cases of every architecture and 256-byte windows of the code
+// sections of the committed fixtures (testdata/modules).
 func FuzzArchDecode(f *testing.F) {
 	for _, c := range objdumpCases {
 		b, _ := hex.DecodeString(c.hex)
@@ -20,6 +25,9 @@ func FuzzArchDecode(f *testing.F) {
 	}
 	for _, c := range symbolCases {
 		b, _ := hex.DecodeString(c.hex)
+		f.Add(b)
+	}
+	for _, b := range fixtureCode(f) {
 		f.Add(b)
 	}
 	f.Add([]byte{})
@@ -73,4 +81,37 @@ func TestRandomSweep(t *testing.T) {
 		}
 		t.Logf("%s: %d units, %d unknown", name, units, unknown)
 	}
+}
+
+// fixtureCode returns up to eight 256-byte windows of executable code from
+// each non-x86 committed fixture module.
+func fixtureCode(t testing.TB) [][]byte {
+	var out [][]byte
+	for _, dir := range []string{"arm64", "armhf", "ppc64el", "s390x", "riscv64", "loong64"} {
+		files, _ := filepath.Glob(filepath.Join("..", "testdata", "modules", dir, "*.ko*"))
+		for _, p := range files {
+			m, err := ko.Open(p, nil)
+			if err != nil {
+				t.Fatalf("%s: %v", p, err)
+			}
+			for i := range m.ELF.Sections {
+				s := &m.ELF.Sections[i]
+				if s.Flags&elf.SHF_EXECINSTR == 0 || s.Type != elf.SHT_PROGBITS {
+					continue
+				}
+				data, err := m.ELF.SectionData(s)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for off := 0; off+256 <= len(data) && off < 8*4096; off += 4096 {
+					out = append(out, append([]byte(nil), data[off:off+256]...))
+				}
+			}
+			m.Close()
+		}
+	}
+	if len(out) == 0 {
+		t.Fatal("no fixture code found under testdata/modules")
+	}
+	return out
 }

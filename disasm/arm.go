@@ -74,7 +74,7 @@ func (a *armArch) decode(code []byte, pc, bias uint64, sym Symbolizer) Inst {
 		isIT := h&0xff00 == 0xbf00 && h&15 != 0
 		// objdump keeps a conditional branch's own condition inside an
 		// IT block and does not nest IT.
-		if cond != 16 && in.Known && !isIT && h&0xf000 != 0xd000 {
+		if cond != 16 && in.Known && !isIT && h&0xf000 != 0xd000 && h&0xf500 != 0xb100 {
 			in.Mnemonic = thumbCond(in.Mnemonic, cond)
 		}
 		if isIT {
@@ -298,12 +298,21 @@ func thumbCond(mn string, cond uint32) string {
 	if i := strings.IndexByte(mn, '.'); i >= 0 {
 		mn, q = mn[:i], mn[i:]
 	}
-	switch mn {
-	case "movs", "adds", "subs":
-		mn = mn[:3]
+	if thumbFlagSetting[mn] {
+		mn = mn[:len(mn)-1]
 	}
 	return mn + thumbCondName[cond&15] + q
 }
+
+// thumbFlagSetting are the 16-bit mnemonics that set flags outside an IT
+// block and are spelled without the s inside one.
+var thumbFlagSetting = map[string]bool{"movs": true, "adds": true, "subs": true, "lsls": true, "lsrs": true,
+	"asrs": true, "ands": true, "eors": true, "adcs": true, "sbcs": true, "rors": true, "orrs": true,
+	"bics": true, "mvns": true, "negs": true, "muls": true}
+
+// thumbALU are the 16-bit data-processing register operations (0x4000).
+var thumbALU = [16]string{"ands", "eors", "lsls", "lsrs", "asrs", "adcs", "sbcs", "rors",
+	"tst", "negs", "cmp", "cmn", "orrs", "muls", "bics", "mvns"}
 
 // thumbCondName spells IT conditions as objdump does.
 var thumbCondName = [16]string{"eq", "ne", "cs", "cc", "mi", "pl", "vs", "vc", "hi", "ls", "ge", "lt", "gt", "le", "al", "<und>"}
@@ -355,6 +364,70 @@ func thumb16(h uint32, pc, bias uint64, sym Symbolizer) (Inst, bool) {
 		return Inst{Mnemonic: "pop", Operands: thumbRegList(h&0xff, extra)}, true
 	case h&0xf800 == 0x2000:
 		return Inst{Mnemonic: "movs", Operands: fmt.Sprintf("%s, #%d", r(h>>8), h&0xff)}, true
+	case h&0xffc0 == 0x0000: // LSLS #0 is MOVS (register)
+		return Inst{Mnemonic: "movs", Operands: r(h) + ", " + r(h>>3)}, true
+	case h < 0x1800: // LSL, LSR, ASR (immediate)
+		imm := h >> 6 & 31
+		if imm == 0 {
+			imm = 32
+		}
+		return Inst{Mnemonic: [3]string{"lsls", "lsrs", "asrs"}[h>>11], Operands: fmt.Sprintf("%s, %s, #%d", r(h), r(h>>3), imm)}, true
+	case h&0xfc00 == 0x1c00: // ADDS/SUBS (3-bit immediate)
+		mn := "adds"
+		if h>>9&1 == 1 {
+			mn = "subs"
+		}
+		return Inst{Mnemonic: mn, Operands: fmt.Sprintf("%s, %s, #%d", r(h), r(h>>3), h>>6&7)}, true
+	case h&0xfc00 == 0x4000: // data processing (register)
+		op := h >> 6 & 15
+		if op == 9 || op == 13 { // negs/muls: operand forms not checked
+			return Inst{}, false
+		}
+		return Inst{Mnemonic: thumbALU[op], Operands: r(h) + ", " + r(h>>3)}, true
+	case h&0xff00 == 0x4400: // ADD (register, high registers)
+		d := h>>4&8 | h&7
+		if d == 13 || h>>3&15 == 13 || d == 15 {
+			return Inst{}, false
+		}
+		return Inst{Mnemonic: "add", Operands: armRegs[d] + ", " + armRegs[h>>3&15]}, true
+	case h&0xf000 == 0x5000: // load/store (register offset)
+		mn := [8]string{"str", "strh", "strb", "ldrsb", "ldr", "ldrh", "ldrb", "ldrsh"}[h>>9&7]
+		return Inst{Mnemonic: mn, Operands: fmt.Sprintf("%s, [%s, %s]", r(h), r(h>>3), r(h>>6))}, true
+	case h&0xf000 == 0x7000: // STRB/LDRB (immediate)
+		mn := "strb"
+		if h>>11&1 == 1 {
+			mn = "ldrb"
+		}
+		return Inst{Mnemonic: mn, Operands: fmt.Sprintf("%s, [%s, #%d]", r(h), r(h>>3), h>>6&31)}, true
+	case h&0xf000 == 0x8000: // STRH/LDRH (immediate)
+		mn := "strh"
+		if h>>11&1 == 1 {
+			mn = "ldrh"
+		}
+		return Inst{Mnemonic: mn, Operands: fmt.Sprintf("%s, [%s, #%d]", r(h), r(h>>3), (h>>6&31)*2)}, true
+	case h&0xf800 == 0xa800: // ADD Rd, SP, #imm
+		return Inst{Mnemonic: "add", Operands: fmt.Sprintf("%s, sp, #%d", r(h>>8), (h&0xff)*4)}, true
+	case h&0xff00 == 0xb200: // SXTH, SXTB, UXTH, UXTB
+		return Inst{Mnemonic: [4]string{"sxth", "sxtb", "uxth", "uxtb"}[h>>6&3], Operands: r(h) + ", " + r(h>>3)}, true
+	case h&0xffc0 == 0xba00 || h&0xffc0 == 0xba40 || h&0xffc0 == 0xbac0: // REV, REV16, REVSH
+		return Inst{Mnemonic: map[uint32]string{0: "rev", 1: "rev16", 3: "revsh"}[h>>6&3], Operands: r(h) + ", " + r(h>>3)}, true
+	case h&0xf500 == 0xb100: // CBZ, CBNZ
+		mn := "cbz"
+		if h>>11&1 == 1 {
+			mn = "cbnz"
+		}
+		off := int64(h>>9&1<<6 | (h>>3&31)<<1)
+		return Inst{Mnemonic: mn, Operands: r(h) + ", " + archTarget((uint64(int64(pc)+4+off)+bias)&0xffffffff, sym)}, true
+	case h&0xf000 == 0xc000: // STMIA/LDMIA
+		rn := h >> 8 & 7
+		if h>>11&1 == 0 {
+			return Inst{Mnemonic: "stmia", Operands: r(rn) + "!, " + thumbRegList(h&0xff, "")}, true
+		}
+		wb := "!"
+		if h>>rn&1 == 1 {
+			wb = ""
+		}
+		return Inst{Mnemonic: "ldmia", Operands: r(rn) + wb + ", " + thumbRegList(h&0xff, "")}, true
 	case h&0xf800 == 0x2800:
 		return Inst{Mnemonic: "cmp", Operands: fmt.Sprintf("%s, #%d", r(h>>8), h&0xff)}, true
 	case h&0xf800 == 0x3000:

@@ -4,7 +4,6 @@ import (
 	"debug/elf"
 	"encoding/binary"
 	"fmt"
-	"regexp"
 	"strconv"
 	"strings"
 
@@ -24,6 +23,16 @@ import (
 type riscv64Arch struct {
 	hi    [32]uint64 // register values set by lui/auipc
 	hiSet [32]bool
+	cache decodeCache[riscvDecoded]
+}
+
+// riscvDecoded is riscv64asm's result for one encoding and its GNU text
+// before the pc-dependent rewriting.
+type riscvDecoded struct {
+	inst riscv64asm.Inst
+	ok   bool
+	mn   string
+	ops  string
 }
 
 func init() {
@@ -120,19 +129,32 @@ func (a *riscv64Arch) Decode(code []byte, pc uint64, sym Symbolizer) Inst {
 	if len(code) < n {
 		return unknownBytes(code)
 	}
-	inst, err := riscv64asm.Decode(code[:n])
-	if err != nil || inst.Len != n {
+	key := uint64(binary.LittleEndian.Uint16(code)) | uint64(n)<<40
+	if n == 4 {
+		key = uint64(binary.LittleEndian.Uint32(code)) | uint64(n)<<40
+	}
+	d, hit := a.cache.get(key)
+	if !hit {
+		inst, err := riscv64asm.Decode(code[:n])
+		d = riscvDecoded{inst: inst, ok: err == nil && inst.Len == n}
+		if d.ok {
+			d.mn, d.ops = splitAsm(riscv64asm.GNUSyntax(inst))
+		}
+		a.cache.put(key, d)
+	}
+	inst := d.inst
+	if !d.ok {
 		v := uint64(binary.LittleEndian.Uint16(code))
 		if n == 4 {
 			v = uint64(binary.LittleEndian.Uint32(code))
 		}
 		return Inst{Len: n, Mnemonic: fmt.Sprintf(".%dbyte", n), Operands: fmt.Sprintf("%#x", v)}
 	}
-	mn, ops := splitAsm(riscv64asm.GNUSyntax(inst))
+	mn, ops := d.mn, d.ops
 	if m, ok := riscvMnemonic[mn]; ok {
 		mn = m
 	}
-	ops = riscvRegRe.ReplaceAllStringFunc(ops, riscvRegName)
+	ops = riscvRegNames(ops)
 	switch inst.Op {
 	case riscv64asm.LUI, riscv64asm.AUIPC:
 		// objdump prints the 20-bit field, riscv64asm sign-extends it.
@@ -158,7 +180,36 @@ var riscvMnemonic = map[string]string{
 	"addiw": "addw", "slliw": "sllw", "srliw": "srlw", "sraiw": "sraw",
 }
 
-var riscvRegRe = regexp.MustCompile(`\b[xf][0-9]{1,2}\b`)
+// riscvRegNames replaces the register names x0..x31 and f0..f31 (whole
+// words) by their ABI names.
+func riscvRegNames(s string) string {
+	isWord := func(c byte) bool {
+		return c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+	}
+	var b strings.Builder
+	last := 0
+	for i := 0; i < len(s); i++ {
+		if (s[i] != 'x' && s[i] != 'f') || (i > 0 && isWord(s[i-1])) {
+			continue
+		}
+		j := i + 1
+		for j < len(s) && j-i <= 2 && s[j] >= '0' && s[j] <= '9' {
+			j++
+		}
+		if j == i+1 || (j < len(s) && isWord(s[j])) {
+			continue
+		}
+		b.WriteString(s[last:i])
+		b.WriteString(riscvRegName(s[i:j]))
+		last = j
+		i = j - 1
+	}
+	if last == 0 {
+		return s
+	}
+	b.WriteString(s[last:])
+	return b.String()
+}
 
 var riscvXNames = [32]string{"zero", "ra", "sp", "gp", "tp", "t0", "t1", "t2", "s0", "s1",
 	"a0", "a1", "a2", "a3", "a4", "a5", "a6", "a7",

@@ -12,10 +12,19 @@ import (
 
 // s390xArch decodes z/Architecture with s390xasm and rewrites its GNU
 // syntax to binutils 2.40's.
-type s390xArch struct{}
+type s390xArch struct {
+	cache *decodeCache[s390xDecoded]
+}
+
+type s390xDecoded struct {
+	inst s390xasm.Inst
+	ok   bool
+}
 
 func init() {
-	registerArch(elf.EM_S390, func(elf.Class, binary.ByteOrder, uint32) Arch { return s390xArch{} })
+	registerArch(elf.EM_S390, func(elf.Class, binary.ByteOrder, uint32) Arch {
+		return s390xArch{cache: &decodeCache[s390xDecoded]{}}
+	})
 }
 
 // s390xLen is the instruction length given by the two top bits of the
@@ -30,7 +39,7 @@ func s390xLen(b byte) int {
 	return 4
 }
 
-func (s390xArch) Decode(code []byte, pc uint64, sym Symbolizer) Inst {
+func (a s390xArch) Decode(code []byte, pc uint64, sym Symbolizer) Inst {
 	if len(code) < 2 {
 		return unknownBytes(code)
 	}
@@ -38,8 +47,25 @@ func (s390xArch) Decode(code []byte, pc uint64, sym Symbolizer) Inst {
 	if len(code) < n {
 		return unknownBytes(code)
 	}
-	inst, err := s390xasm.Decode(code[:n])
-	if err != nil || inst.Op == 0 || inst.Len != n {
+	var key uint64
+	for _, b := range code[:n] {
+		key = key<<8 | uint64(b)
+	}
+	key |= uint64(n) << 56
+	var d s390xDecoded
+	hit := false
+	if a.cache != nil {
+		d, hit = a.cache.get(key)
+	}
+	if !hit {
+		inst, err := s390xasm.Decode(code[:n])
+		d = s390xDecoded{inst, err == nil && inst.Op != 0 && inst.Len == n}
+		if a.cache != nil {
+			a.cache.put(key, d)
+		}
+	}
+	inst := d.inst
+	if !d.ok {
 		return s390xUnknown(code[:n])
 	}
 	mn, ops := splitAsm(s390xasm.GNUSyntax(inst, pc))
