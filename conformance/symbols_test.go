@@ -91,7 +91,7 @@ func chunksOf(files []string, n int) [][]string {
 
 // compareTool runs tool with toolArgs+files and kmodscope with ourArgs+files
 // over chunks of files and requires the same stdout and exit status.
-func compareTool(t *testing.T, tool string, toolArgs, ourArgs, files []string, chunk int) {
+func compareToolChunked(t *testing.T, tool string, toolArgs, ourArgs, files []string, chunk int) {
 	t.Helper()
 	for _, fs := range chunksOf(files, chunk) {
 		want := runTool(t, tool, append(append([]string(nil), toolArgs...), fs...)...)
@@ -123,7 +123,7 @@ func TestConformanceNM(t *testing.T) {
 				variants = append(append([][]string(nil), nmVariants...), nmExtraVariants...)
 			}
 			for _, v := range variants {
-				compareTool(t, nm, v, append([]string{"symbols", "--nm"}, v...), set.files, 1000)
+				compareToolChunked(t, nm, v, append([]string{"symbols", "--nm"}, v...), set.files, 1000)
 				runs += len(set.files)
 			}
 			// A compressed module reads like its decompressed copy.
@@ -148,7 +148,7 @@ func TestConformanceReadelfRelocs(t *testing.T) {
 	total := 0
 	for _, set := range binutilsSets(t) {
 		t.Run(set.name, func(t *testing.T) {
-			compareTool(t, readelf, []string{"-rW"}, []string{"relocs", "--readelf"}, set.files, 200)
+			compareToolChunked(t, readelf, []string{"-rW"}, []string{"relocs", "--readelf"}, set.files, 200)
 			// One file alone (no "File:" header), compressed or not.
 			for plain, orig := range set.packed {
 				want := runTool(t, readelf, "-rW", plain)
@@ -214,10 +214,10 @@ func TestConformanceSymbolZoo(t *testing.T) {
 	variants := append(append([][]string(nil), nmVariants...), nmExtraVariants...)
 	for _, f := range files {
 		for _, v := range variants {
-			compareTool(t, nm, v, append([]string{"symbols", "--nm"}, v...), []string{f}, 1)
+			compareToolChunked(t, nm, v, append([]string{"symbols", "--nm"}, v...), []string{f}, 1)
 		}
-		compareTool(t, readelf, []string{"-rW"}, []string{"relocs", "--readelf"}, []string{f}, 1)
+		compareToolChunked(t, readelf, []string{"-rW"}, []string{"relocs", "--readelf"}, []string{f}, 1)
 	}
-	compareTool(t, nm, []string{"-a"}, []string{"symbols", "--nm", "-a"}, files, len(files))
+	compareToolChunked(t, nm, []string{"-a"}, []string{"symbols", "--nm", "-a"}, files, len(files))
 	t.Logf("symbol zoo: %d architectures, %d nm variants and readelf -rW identical", len(files), len(variants))
 }
