@@ -398,7 +398,9 @@ func TestConformanceDisasm(t *testing.T) {
 				continue
 			}
 		}
-		res := compareWithObjdump(t, files, nil)
+		// binutils 2.40 cannot disassemble LoongArch ("can't disassemble for
+		// architecture UNKNOWN!"): its decoder is swept in disasm_arch_test.go.
+		res := compareWithObjdump(t, files, func(m elf.Machine) bool { return m != elf.EM_LOONGARCH })
 		for _, st := range res {
 			compared += st.files
 		}
