@@ -38,6 +38,7 @@ type Reloc struct {
 	Type   string `json:"type"`   // R_X86_64_PLT32 ...
 	Symbol string `json:"symbol"` // symbol name, or the section name for section symbols
 	Addend int64  `json:"addend"` // RELA addend; 0 for REL (the addend is in place)
+	sym    uint32 // symbol table index, for RelocDecoder
 }
 
 // Insn is one line of the disassembly: an instruction, an undecodable unit,
@@ -176,7 +177,7 @@ func (d *Disassembler) relocs(sec *elfx.Section) ([]Reloc, error) {
 			return nil, err
 		}
 		for _, r := range rr {
-			out = append(out, Reloc{Offset: r.Offset, Type: RelocTypeName(d.f.Machine, r.Type), Symbol: d.relocSymbol(r.Sym), Addend: r.Addend})
+			out = append(out, Reloc{Offset: r.Offset, Type: RelocTypeName(d.f.Machine, r.Type), Symbol: d.relocSymbol(r.Sym), Addend: r.Addend, sym: r.Sym})
 		}
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Offset < out[j].Offset })
@@ -381,6 +382,28 @@ func (d *Disassembler) section(sec *elfx.Section, want map[string]bool, v Visito
 	return nil
 }
 
+// decodeRelocated decodes an instruction a relocation patches at its own
+// address the way binutils' ARM and AArch64 disassemblers do (see
+// RelocDecoder): as if at address 0, plus the relocation symbol's value,
+// named by that symbol when it is undefined.
+func (d *Disassembler) decodeRelocated(rd RelocDecoder, code []byte, r Reloc, sym Symbolizer) Inst {
+	raw := d.st.raw
+	if r.sym == 0 || int(r.sym) >= len(raw) {
+		return rd.DecodeReloc(code, 0, sym)
+	}
+	s := &raw[r.sym]
+	if s.Shndx != uint32(elf.SHN_UNDEF) {
+		return rd.DecodeReloc(code, s.Value, sym)
+	}
+	name := s.Name
+	return rd.DecodeReloc(code, 0, func(a uint64) string {
+		if a == 0 {
+			return "<" + name + ">"
+		}
+		return fmt.Sprintf("<%s+0x%x>", name, a)
+	})
+}
+
 const (
 	skipZeroes      = 8 // objdump's SKIP_ZEROES
 	skipZeroesAtEnd = 3 // SKIP_ZEROES_AT_END
@@ -416,7 +439,12 @@ func (d *Disassembler) block(data []byte, addr, stop uint64, insns bool, rels []
 			in.Shown = int(n)
 			in.Known = true
 		} else {
-			ins := d.arch.Decode(data[addr:], addr, sym)
+			var ins Inst
+			if rd, ok := d.arch.(RelocDecoder); ok && rp < len(rels) && rels[rp].Offset == addr {
+				ins = d.decodeRelocated(rd, data[addr:], rels[rp], sym)
+			} else {
+				ins = d.arch.Decode(data[addr:], addr, sym)
+			}
 			if ins.Len < 1 {
 				ins.Len = 1
 			}
