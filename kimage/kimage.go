@@ -229,3 +229,43 @@ func le32(b []byte, off int) uint32 {
 	}
 	return binary.LittleEndian.Uint32(b[off:])
 }
+
+// Kernel is the decompressed kernel inside an image.
+type Kernel struct {
+	// Data is the kernel itself: the vmlinux ELF of an x86 bzImage (its
+	// payload), the raw arm64 Image of Debian's gzip-wrapped vmlinuz, the
+	// file itself for an uncompressed vmlinux or Image.
+	Data []byte
+	// Format, Wrapper and Payload are as in [Image].
+	Format, Wrapper, Payload string
+}
+
+// Decompress returns the kernel inside the image data, decompressed
+// (bounded by opt.MaxSize like [Parse]): what other packages need to read
+// vmlinux's own sections (__ksymtab, .BTF) or to boot it directly.
+func Decompress(data []byte, opt *Options) (*Kernel, error) {
+	limit := opt.maxSize()
+	if int64(len(data)) > limit {
+		return nil, &Error{Offset: -1, Kind: ErrTooLarge,
+			Err: fmt.Errorf("image is %d bytes, limit %d", len(data), limit)}
+	}
+	k, err := findKernel(data, limit)
+	if err != nil {
+		return nil, err
+	}
+	return &Kernel{Data: k.kernel, Format: k.format, Wrapper: k.wrapper, Payload: string(k.payload)}, nil
+}
+
+// DecompressFile is [Decompress] on the named file; errors about the
+// contents are [*Error]s with Path set.
+func DecompressFile(path string, opt *Options) (*Kernel, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	k, err := Decompress(data, opt)
+	if e, ok := err.(*Error); ok {
+		e.Path = path
+	}
+	return k, err
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"path/filepath"
 	"testing"
 )
 
@@ -251,5 +252,22 @@ func TestBanner(t *testing.T) {
 	}
 	if got := banner([]byte("Linux version 5.10.0 (a) (b) # SMP\n")); got != "Linux version 5.10.0 (a) (b) # SMP" {
 		t.Errorf("banner = %q", got)
+	}
+}
+
+func TestDecompressRealBzImage(t *testing.T) {
+	imgs, _ := filepath.Glob("/work/shared/corpus/debian/amd64/boot/vmlinuz-*")
+	if len(imgs) == 0 {
+		t.Skip("no corpus image")
+	}
+	k, err := DecompressFile(imgs[0], nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k.Format != "bzImage" || k.Payload != "xz" || !bytes.HasPrefix(k.Data, []byte("\x7fELF")) {
+		t.Fatalf("format %q payload %q, data starts %q", k.Format, k.Payload, k.Data[:4])
+	}
+	if _, err := Decompress([]byte("not a kernel at all"), nil); err == nil {
+		t.Fatal("garbage decompressed")
 	}
 }

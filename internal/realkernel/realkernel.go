@@ -173,6 +173,9 @@ func Run(ctx context.Context, kernel string, cases []Case, parallel int) ([]Outc
 	if err != nil {
 		return nil, err
 	}
+	if kernel, err = bootImage(kernel); err != nil {
+		return nil, err
+	}
 	out := make([]Outcome, len(cases))
 	errs := make([]error, len(cases))
 	sem := make(chan struct{}, parallel)

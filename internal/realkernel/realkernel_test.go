@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"compress/gzip"
 	"io"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -88,5 +90,29 @@ func TestCpio(t *testing.T) {
 	raw, _ := io.ReadAll(zr)
 	if len(raw)%4 != 0 || !bytes.HasPrefix(raw, []byte("070701")) || !bytes.Contains(raw, []byte("TRAILER!!!\x00")) {
 		t.Errorf("bad archive %q", raw[:32])
+	}
+}
+
+func TestBootImagePVH(t *testing.T) {
+	imgs, _ := filepath.Glob("/work/shared/corpus/debian/amd64/boot/vmlinuz-*")
+	if len(imgs) == 0 {
+		t.Skip("no corpus kernel image")
+	}
+	p, err := bootImage(imgs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p == imgs[0] {
+		t.Fatalf("Debian's amd64 kernel (CONFIG_PVH=y) is booted as a bzImage")
+	}
+	data, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !hasPVHNote(data) {
+		t.Fatalf("%s has no PVH note", p)
+	}
+	if hasPVHNote([]byte("\x7fELF garbage")) || hasPVHNote(nil) {
+		t.Fatal("garbage has a PVH note")
 	}
 }
