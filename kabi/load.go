@@ -161,36 +161,54 @@ func imageSymbols(path string) ([]symvers.Symbol, []string, error) {
 }
 
 // orderImage sorts the image's exports into Module.symvers order: by the
-// position of the name in __ksymtab_strings. A name the linker merged into
-// the tail of a longer string has no position of its own; it is placed
-// right after the export whose string holds it.
+// position of the name in __ksymtab_strings, which the linker lays out in
+// modpost's order. A name the linker merged into the tail of a longer
+// string has no position of its own; it is placed after the export whose
+// symbol lies closest below it in memory (the same object file, mostly,
+// and modpost lists an object's exports together).
 func orderImage(ks []kimage.KSym) ([]symvers.Symbol, []string, error) {
-	idx := make([]int, len(ks))
-	for i := range idx {
-		idx[i] = i
-	}
-	var shared []string
-	for _, k := range ks {
-		if k.NameShared {
-			shared = append(shared, k.Name)
+	var own, shared []int
+	for i := range ks {
+		if ks[i].NameShared {
+			shared = append(shared, i)
+		} else {
+			own = append(own, i)
 		}
 	}
-	sort.SliceStable(idx, func(a, b int) bool {
-		x, y := &ks[idx[a]], &ks[idx[b]]
-		if x.HolderOffset != y.HolderOffset {
-			return x.HolderOffset < y.HolderOffset
+	sort.SliceStable(own, func(a, b int) bool { return ks[own[a]].NameOffset < ks[own[b]].NameOffset })
+	byValue := append([]int(nil), own...)
+	sort.SliceStable(byValue, func(a, b int) bool { return ks[byValue[a]].Value < ks[byValue[b]].Value })
+	sort.SliceStable(shared, func(a, b int) bool { return ks[shared[a]].Value < ks[shared[b]].Value })
+	after := map[int][]int{} // own index -> shared exports placed after it
+	var first []int
+	for _, si := range shared {
+		v := ks[si].Value
+		j := sort.Search(len(byValue), func(k int) bool { return ks[byValue[k]].Value > v }) - 1
+		if j < 0 {
+			first = append(first, si)
+			continue
 		}
-		if x.NameShared != y.NameShared {
-			return x.NameShared // a merged suffix before its holder
-		}
-		return x.NameOffset > y.NameOffset
-	})
+		after[byValue[j]] = append(after[byValue[j]], si)
+	}
 	out := make([]symvers.Symbol, 0, len(ks))
-	for _, i := range idx {
+	add := func(i int) {
 		k := &ks[i]
 		out = append(out, symvers.Symbol{Name: k.Name, CRC: k.CRC, Module: "vmlinux", GPLOnly: k.GPLOnly, Namespace: k.Namespace})
 	}
-	return out, shared, nil
+	for _, i := range first {
+		add(i)
+	}
+	for _, i := range own {
+		add(i)
+		for _, si := range after[i] {
+			add(si)
+		}
+	}
+	names := make([]string, len(shared))
+	for i, si := range shared {
+		names[i] = ks[si].Name
+	}
+	return out, names, nil
 }
 
 // rootReleases returns the releases under DIR/lib/modules if DIR looks

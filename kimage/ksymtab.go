@@ -82,6 +82,9 @@ type KSym struct {
 	// __ksymtab_strings (the linker merges such suffixes): its own
 	// position, and so its place in Module.symvers, is lost.
 	NameShared bool
+	// Value is where the entry points: the symbol's address (ELF) or its
+	// offset in the image (scan; possibly beyond the end for .bss data).
+	Value int64
 	// HolderOffset is the offset in __ksymtab_strings of the string that
 	// holds the name: NameOffset, or for a shared name the longer string's.
 	HolderOffset int64
@@ -130,7 +133,13 @@ func ReadKsymtab(data []byte) (t *Ksymtab, err error) {
 			return t, err
 		}
 	}
-	return scanKsymtab(data)
+	t, err = scanKsymtab(data, binary.LittleEndian)
+	if err != nil {
+		if tb, errb := scanKsymtab(data, binary.BigEndian); errb == nil {
+			return tb, nil
+		}
+	}
+	return t, err
 }
 
 var errNoSections = errors.New("no __ksymtab section")
@@ -276,6 +285,14 @@ func elfKsymtab(data []byte) (*Ksymtab, error) {
 				}
 				ks := KSym{Name: name, GPLOnly: gi == 1, NameOffset: no - strs.off, NameShared: no > strs.off && data[no-1] != 0}
 				ks.HolderOffset = holder(data, strs.off, no) - strs.off
+				if lay.size == 12 {
+					o := s.off + int64(i*12)
+					ks.Value = int64(s.addr) + int64(i*12) + int64(int32(bo.Uint32(data[o:])))
+				} else if word == 8 {
+					ks.Value = int64(bo.Uint64(data[s.off+int64(i*3*word):]))
+				} else {
+					ks.Value = int64(bo.Uint32(data[s.off+int64(i*3*word):]))
+				}
 				if nso := lay.field(s, i, 2); nso > 0 {
 					if !inStrings(nso) {
 						ok = false
@@ -316,9 +333,8 @@ func elfKsymtab(data []byte) (*Ksymtab, error) {
 // tables that the two run lengths imply end: the lowest string any entry
 // points at (name or namespace) must lie at end + 4*(n1+n2), or at end
 // for a kernel without CRCs. Anything else is ErrNoKsymtab.
-func scanKsymtab(data []byte) (*Ksymtab, error) {
+func scanKsymtab(data []byte, le binary.ByteOrder) (*Ksymtab, error) {
 	n := len(data)
-	le := binary.LittleEndian
 	s32 := func(p int) int64 { return int64(int32(le.Uint32(data[p:]))) }
 	// nameAt returns the offset of the entry's name if the entry at p is
 	// plausible.
@@ -399,7 +415,7 @@ func scanKsymtab(data []byte) (*Ksymtab, error) {
 		}
 		for skip := 0; skip < 8 && skip < c.a.count; skip++ {
 			a := run{c.a.start + 12*skip, c.a.count - skip}
-			if t, ok := validateScan(data, a, c.b, nameAt); ok {
+			if t, ok := validateScan(data, le, a, c.b, nameAt); ok {
 				return t, nil
 			}
 		}
@@ -409,7 +425,7 @@ func scanKsymtab(data []byte) (*Ksymtab, error) {
 		ErrNoKsymtab, best.a.count, best.b.count, best.a.start)
 }
 
-func validateScan(data []byte, a, b struct{ start, count int }, nameAt func(int) (int64, bool)) (*Ksymtab, bool) {
+func validateScan(data []byte, bo binary.ByteOrder, a, b struct{ start, count int }, nameAt func(int) (int64, bool)) (*Ksymtab, bool) {
 	n := len(data)
 	end := b.start + 12*b.count
 	total := a.count + b.count
@@ -432,7 +448,7 @@ func validateScan(data []byte, a, b struct{ start, count int }, nameAt func(int)
 			return nil, false
 		}
 		ns := int64(-1) // NULL: no namespace
-		if v := int32(binary.LittleEndian.Uint32(data[p+8:])); v != 0 {
+		if v := int32(bo.Uint32(data[p+8:])); v != 0 {
 			ns = int64(p+8) + int64(v)
 			lo = min(lo, ns)
 		}
@@ -457,11 +473,12 @@ func validateScan(data []byte, a, b struct{ start, count int }, nameAt func(int)
 		name := cstr(data, e.name)
 		ks := KSym{Name: name, GPLOnly: e.gpl, NameOffset: e.name - lo, NameShared: e.name > lo && data[e.name-1] != 0}
 		ks.HolderOffset = holder(data, lo, e.name) - lo
+		ks.Value = int64(e.p) + int64(int32(bo.Uint32(data[e.p:])))
 		if e.ns >= 0 {
 			ks.Namespace = cstr(data, e.ns)
 		}
 		if hasCRC {
-			ks.CRC, ks.HasCRC = binary.LittleEndian.Uint32(data[end+4*e.crcIndex:]), true
+			ks.CRC, ks.HasCRC = bo.Uint32(data[end+4*e.crcIndex:]), true
 		}
 		t.Symbols = append(t.Symbols, ks)
 	}

@@ -288,7 +288,7 @@ func TestKsymtabRealScan(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%s: %v", p, err)
 			}
-			s, err := scanKsymtab(k.Data)
+			s, err := scanKsymtab(k.Data, binary.LittleEndian)
 			if err != nil {
 				t.Fatalf("%s: scan: %v", p, err)
 			}
