@@ -16,10 +16,10 @@ import (
 )
 
 func init() {
-	kabiSubs["diff"] = kabiSub{usage: "kmodscope kabi diff [-k RELEASE]... [--rules FILE] [--format text|symvers] [--modules PATH]... [--json] OLD NEW", run: runKabiDiff}
+	kabiSubs["diff"] = kabiSub{usage: "kmodscope kabi diff [-k RELEASE]... [--rules FILE] [--format text|symvers] [--modules PATH]... [--with-deps] [--json] OLD NEW", run: runKabiDiff}
 }
 
-const kabiDiffSynopsis = "kmodscope kabi diff [-k RELEASE]... [--rules FILE] [--format text|symvers] [--modules PATH]... [--json] OLD NEW"
+const kabiDiffSynopsis = "kmodscope kabi diff [-k RELEASE]... [--rules FILE] [--format text|symvers] [--modules PATH]... [--with-deps] [--json] OLD NEW"
 
 const kabiDiffExamples = `  kmodscope kabi diff old/Module.symvers new/Module.symvers
   kmodscope kabi diff /boot/symvers-6.1.0-56-amd64.gz /boot/vmlinuz-6.1.0-57-amd64
@@ -47,7 +47,8 @@ the first matching line decides whether a breaking change is tolerated
 lines. --modules PATH (a module file or a tree; repeatable or comma-separated)
 checks those modules against NEW with the same engine as 'kmodscope check'
 (NEW must then be a root-like directory) and says which no longer load and
-why, and which still do.
+why, and which still do (--with-deps: dependencies from NEW's tree loaded
+first, as check --with-deps).
 Exit status: 0 when nothing breaks (and every --modules module loads), 3 when
 a change is breaking (or a module would be refused), 1 when an input could not
 be read, 2 on usage errors.
@@ -121,6 +122,7 @@ func runKabiDiff(s *IO, args []string) int {
 		modules   []string
 		asJSON    bool
 		fromImage bool
+		withDeps  bool
 		maxSize   int64
 	)
 	fs := newFlags(cmd, kabiDiffSynopsis, kabiDiffExamples, s)
@@ -129,6 +131,7 @@ func runKabiDiff(s *IO, args []string) int {
 	fs.StringVar(&format, "format", "text", "output: text (a table) or symvers (breaking lines only)")
 	flagChoices(fs, "format", "text", "symvers")
 	fs.StringSliceVar(&modules, "modules", nil, "check these module files or trees against NEW (`PATH`, repeatable)")
+	fs.BoolVar(&withDeps, "with-deps", false, "with --modules: load each module's dependencies from NEW's tree first, like modprobe (as check --with-deps)")
 	fs.BoolVar(&asJSON, "json", false, "print one kmodscope.kabi-diff/v1 JSON document")
 	fs.BoolVar(&fromImage, "from-image", false, "for a root-like directory, read the kernel image and modules tree even if it has a Module.symvers")
 	fs.Int64Var(&maxSize, "max-size", compression.DefaultLimit, "refuse compressed modules that expand beyond this many bytes")
@@ -210,7 +213,7 @@ func runKabiDiff(s *IO, args []string) int {
 	}
 
 	if len(modules) > 0 {
-		mcode := diffModules(s, cmd, ins[1], modules, maxSize, breakingSet, &doc, asJSON)
+		mcode := diffModules(s, cmd, ins[1], modules, maxSize, withDeps, breakingSet, &doc, asJSON)
 		switch {
 		case mcode == ExitError && doc.Modules == nil:
 			return ExitError // NEW is no target, or a PATH is missing
@@ -290,10 +293,10 @@ func sideText(x *kabiSymbolSide) string {
 }
 
 // diffModules checks the --modules against NEW exactly as `check` does
-// (same target model, same checker, no --with-deps) and records which
+// (same target model, same checker, --with-deps as given) and records which
 // still load. It returns ExitRefused when one would be refused, ExitError
 // when NEW is not a target.
-func diffModules(s *IO, cmd string, newIn *kabi.Input, paths []string, maxSize int64, breaking map[string]bool, doc *kabiDiffDoc, asJSON bool) int {
+func diffModules(s *IO, cmd string, newIn *kabi.Input, paths []string, maxSize int64, withDeps bool, breaking map[string]bool, doc *kabiDiffDoc, asJSON bool) int {
 	if newIn.Kind != "root" {
 		s.errorf(cmd, "--modules needs NEW to be a root-like directory (boot/, lib/modules/RELEASE), not a %s", newIn.Kind)
 		return ExitError
@@ -330,7 +333,7 @@ func diffModules(s *IO, cmd string, newIn *kabi.Input, paths []string, maxSize i
 	loading, refused := 0, 0
 	doc.Modules = []kabiModuleDoc{}
 	runOrdered(s, cmd, files, func(f string, out *jobOut) {
-		md := kabiModuleDoc{checkResult: ch.checkArg(f, false), BrokenBy: []string{}}
+		md := kabiModuleDoc{checkResult: ch.checkArg(f, withDeps), BrokenBy: []string{}}
 		if m, err := ko.Open(f, ch.opt); err == nil {
 			if imps, err := m.Imports(); err == nil {
 				for _, im := range imps {
