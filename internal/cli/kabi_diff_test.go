@@ -37,6 +37,9 @@ func TestKabiDiffExitCodes(t *testing.T) {
 	passAll := writeSymvers(t, dir, "pass", "* PASS\n")
 	failGone := writeSymvers(t, dir, "failgone", "gone FAIL\n* PASS\n")
 	badRules := writeSymvers(t, dir, "badrules", "gone MAYBE\n")
+	badLine := writeSymvers(t, dir, "badline", "0x00000001|kept|vmlinux|EXPORT_SYMBOL|\n0xnothex|x|vmlinux|EXPORT_SYMBOL|\n")
+	gzHead := writeSymvers(t, dir, "trunc.gz", "\x1f\x8b\x08\x00\x00\x00")
+	fakeImg := writeSymvers(t, dir, "vmlinuz", strings.Repeat("\x7fELF not really a kernel ", 100))
 	cases := []struct {
 		args []string
 		code int
@@ -52,6 +55,11 @@ func TestKabiDiffExitCodes(t *testing.T) {
 		{[]string{"kabi", "diff", "--bogus", old, new}, ExitUsage, ""},
 		{[]string{"kabi", "diff", old, filepath.Join(dir, "missing")}, ExitError, ""},
 		{[]string{"kabi", "diff", "--rules", badRules, old, new}, ExitError, ""},
+		{[]string{"kabi", "diff", old, badLine}, ExitError, ""},
+		{[]string{"kabi", "diff", gzHead, new}, ExitError, ""},
+		{[]string{"kabi", "diff", old, fakeImg}, ExitError, ""},
+		{[]string{"kabi", "diff", old, "../../README.md"}, ExitError, ""},
+		{[]string{"kabi", "diff", old, dir + "/../"}, ExitError, ""},
 		{[]string{"kabi", "diff", "--rules", filepath.Join(dir, "nope"), old, new}, ExitError, ""},
 		{[]string{"kabi", "diff", old, old}, ExitOK, "breaking 0"},
 		{[]string{"kabi", "diff", old, onlyMoved}, ExitOK, "moved 1; breaking 0"},
