@@ -51,8 +51,12 @@ type Input struct {
 	// Release is the release of a root-like directory, or "".
 	Release string
 	// Root is the BASEDIR of a root-like directory, or "".
-	Root  string
-	Table *symvers.Table
+	Root string
+	// Image and Tree are the kernel image and modules tree of the input
+	// where there are (for a root, even when its Module.symvers was read),
+	// or "": what a BTF comparison needs.
+	Image, Tree string
+	Table       *symvers.Table
 	// Shared lists the vmlinux exports whose place in the table is a
 	// guess (see kimage.KSym.NameShared).
 	Shared []string
@@ -126,7 +130,7 @@ func loadFile(path string, o *Options) (*Input, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Input{Path: path, Kind: "image", Sources: []string{path}, Table: symvers.New(syms), Shared: shared}, nil
+	return &Input{Path: path, Kind: "image", Sources: []string{path}, Image: path, Table: symvers.New(syms), Shared: shared}, nil
 }
 
 func looksLikeSymvers(b []byte) bool {
@@ -277,7 +281,8 @@ func loadRoot(root string, rels []string, o *Options) (*Input, error) {
 			if err != nil {
 				return nil, err
 			}
-			return &Input{Path: root, Kind: "root", Release: rel, Root: root, Sources: []string{p}, Table: t}, nil
+			return &Input{Path: root, Kind: "root", Release: rel, Root: root, Sources: []string{p}, Table: t,
+				Image: ImagePath(root, rel), Tree: filepath.Join(root, "lib/modules", rel)}, nil
 		}
 	}
 	img := ImagePath(root, rel)
@@ -305,7 +310,7 @@ func ImageAndTree(image, tree string, o *Options) (*Input, error) {
 	}
 	all := append(syms, tin.Table.Symbols...)
 	return &Input{Path: image, Kind: "image+tree", Sources: append([]string{image}, tin.Sources...),
-		Table: symvers.New(all), Shared: shared}, nil
+		Image: image, Tree: tree, Table: symvers.New(all), Shared: shared}, nil
 }
 
 // ModulePath returns the Module.symvers module column for a file in a
@@ -404,7 +409,7 @@ func loadTree(dir string, o *Options) (*Input, error) {
 		}
 		all = append(all, res[i]...)
 	}
-	return &Input{Path: dir, Kind: "tree", Sources: []string{dir}, Table: symvers.New(all)}, nil
+	return &Input{Path: dir, Kind: "tree", Sources: []string{dir}, Tree: dir, Table: symvers.New(all)}, nil
 }
 
 // moduleSymbols reads one module's exports as Module.symvers lines, in
