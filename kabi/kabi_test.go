@@ -9,7 +9,7 @@ import (
 	"github.com/kmodscope/kmodscope/symvers"
 )
 
-func table(t *testing.T, text string) *symvers.Table {
+func table(t testing.TB, text string) *symvers.Table {
 	t.Helper()
 	tb, err := symvers.Parse(strings.NewReader(strings.ReplaceAll(text, "|", "\t")))
 	if err != nil {
