@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -454,4 +455,88 @@ func compareModulesWithCheck(t *testing.T, o, n kabiRoot, mods []string, withDep
 		t.Errorf("exit %d, want %d", res.code, wantCode)
 	}
 	return loads
+}
+
+// TestKabiSymversModulesVsKmod: for the committed modules of every
+// architecture (so a fresh clone runs it), `kmodscope symvers` lists the
+// exports and CRCs `modprobe --show-exports` lists, and the export type of
+// the section objdump -t places each __ksymtab_NAME symbol in.
+func TestKabiSymversModulesVsKmod(t *testing.T) {
+	modprobe := need(t, "modprobe")
+	objdump := need(t, "objdump")
+	files := findModules(t, filepath.Join(repoRoot(t), "testdata", "modules"))
+	if len(files) == 0 {
+		t.Fatal("no committed modules")
+	}
+	compared := 0
+	for _, f := range files {
+		res, errs := runOurs("symvers", f)
+		if res.code != 0 {
+			t.Errorf("%s: symvers exit %d: %s", f, res.code, errs)
+			continue
+		}
+		km := runReal(t, modprobe, "--show-exports", f)
+		want := map[string]string{}
+		for _, l := range strings.Split(strings.TrimSpace(string(km.stdout)), "\n") {
+			if fl := strings.Fields(l); len(fl) == 2 {
+				want[fl[1]] = fl[0]
+			}
+		}
+		plain := f
+		for ext, tool := range map[string]string{".xz": "xz", ".zst": "zstd", ".gz": "gzip"} {
+			if strings.HasSuffix(f, ext) {
+				out, err := exec.Command(need(t, tool), "-dc", f).Output()
+				if err != nil {
+					t.Fatalf("%s -dc %s: %v", tool, f, err)
+				}
+				plain = filepath.Join(t.TempDir(), "m.ko")
+				os.WriteFile(plain, out, 0o644)
+			}
+		}
+		od := runReal(t, objdump, "-t", plain)
+		sec := map[string]string{}
+		for _, l := range strings.Split(string(od.stdout), "\n") {
+			fl := strings.Fields(l)
+			if len(fl) < 4 {
+				continue
+			}
+			name, s := fl[len(fl)-1], fl[len(fl)-3]
+			if n, ok := strings.CutPrefix(name, "__ksymtab_"); ok && name != s && strings.HasPrefix(s, "__ksymtab") && s != "__ksymtab_strings" {
+				sec[n] = s
+			}
+		}
+		lines := strings.Split(strings.TrimSuffix(string(res.stdout), "\n"), "\n")
+		if string(res.stdout) == "" {
+			lines = nil
+		}
+		if len(lines) != len(sec) {
+			t.Errorf("%s: %d lines, objdump shows %d __ksymtab_ symbols", f, len(lines), len(sec))
+		}
+		for _, l := range lines {
+			fl := strings.Split(l, "\t")
+			if len(fl) != 5 {
+				t.Fatalf("%s: line %q", f, l)
+			}
+			// modprobe lists the __crc_ symbols, or without any the
+			// __ksymtab_strings names with CRC 0.
+			if crc, ok := want[fl[1]]; !ok || crc != fl[0] {
+				t.Errorf("%s: %s CRC %s, modprobe --show-exports %q (listed: %v)", f, fl[1], fl[0], crc, ok)
+			}
+			wantType := "EXPORT_SYMBOL"
+			if sec[fl[1]] == "__ksymtab_gpl" {
+				wantType = "EXPORT_SYMBOL_GPL"
+			}
+			if fl[3] != wantType {
+				t.Errorf("%s: %s is %s, objdump puts it in %s", f, fl[1], fl[3], sec[fl[1]])
+			}
+			if fl[2] != strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(filepath.Base(f), ".xz"), ".zst"), ".gz"), ".ko") {
+				t.Errorf("%s: module column %q", f, fl[2])
+			}
+			compared++
+		}
+	}
+	if compared < 50 {
+		t.Fatalf("only %d exports compared", compared)
+	}
+	t.Logf("%d exports of %d committed modules: CRCs as modprobe --show-exports, export types as objdump -t's sections", compared, len(files))
 }

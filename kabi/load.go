@@ -97,7 +97,7 @@ func Load(path string, o *Options) (*Input, error) {
 		return loadTree(path, o)
 	}
 	if IsModuleFile(path) {
-		syms, err := moduleSymbols(path, path, o)
+		syms, err := moduleSymbols(path, ModulePath(filepath.Dir(path), path), o)
 		if err != nil {
 			return nil, err
 		}
