@@ -117,7 +117,7 @@ func loadFile(path string, o *Options) (*Input, error) {
 	f.Close()
 	head = head[:n]
 	if compression.Sniff(head) == compression.Gzip || looksLikeSymvers(head) {
-		data, _, err := compression.ReadFile(path, 1<<30)
+		data, _, err := compression.ReadFile(path, 256<<20) // as symvers.Open
 		if err == nil && looksLikeSymvers(data) {
 			t, err := symvers.Parse(bytes.NewReader(data))
 			if err != nil {
