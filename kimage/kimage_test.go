@@ -260,7 +260,7 @@ func TestDecompressRealBzImage(t *testing.T) {
 	if len(imgs) == 0 {
 		t.Skip("no corpus image")
 	}
-	k, err := DecompressFile(imgs[0], nil)
+	k, err := OpenKernel(imgs[0], nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -59,7 +59,7 @@ func bootImage(kernel string) (string, error) {
 		pvhCache[key] = out
 		return out, nil
 	}
-	k, err := kimage.DecompressFile(kernel, nil)
+	k, err := kimage.OpenKernel(kernel, nil)
 	if err != nil || k.Format != "bzImage" || !hasPVHNote(k.Data) {
 		pvhCache[key] = kernel
 		return kernel, nil
