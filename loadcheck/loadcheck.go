@@ -24,14 +24,6 @@ import (
 	"github.com/kmodscope/kmodscope/target"
 )
 
-// Errno values (asm-generic numbering, x86 and arm64).
-var errnoValues = map[string]int{
-	"EPERM": 1, "ENOENT": 2, "ENOEXEC": 8, "ENOMEM": 12, "EBUSY": 16, "EEXIST": 17, "EINVAL": 22,
-	"ENODATA": 61, "ENOPKG": 65, "EBADMSG": 74, "ENOKEY": 126, "EKEYREJECTED": 129,
-}
-
-// ErrnoValue returns the value of an errno name (0 if unknown).
-func ErrnoValue(name string) int { return errnoValues[name] }
 
 // Stable identifiers of the check that refused a module (Result.FailedCheck).
 const (

@@ -132,6 +132,9 @@ func Load(o Options) (*Kernel, error) {
 		k.Found["vermagic"] = "derived from the config (no in-tree module to read it from)"
 	}
 
+	if k.Machine == 0 {
+		k.Machine = machineFromConfig(k.Config)
+	}
 	k.loadImage(base, o)
 	k.Certs = append(k.Certs, o.ExtraCerts...)
 	if len(o.ExtraCerts) > 0 {
@@ -237,6 +240,30 @@ func (k *Kernel) scanModules() {
 		k.ModuleStructSize = tm.Size
 		k.Found["module_struct_size"] = fmt.Sprintf("%d bytes, from %s", tm.Size, sample)
 	}
+}
+
+// machineFromConfig returns the ELF machine of the kernel's modules from its
+// config, for a tree without modules to read it from (0 if unknown).
+func machineFromConfig(c kconfig.Config) elf.Machine {
+	for _, a := range []struct {
+		opt string
+		m   elf.Machine
+	}{
+		{"X86_64", elf.EM_X86_64}, {"X86_32", elf.EM_386}, {"ARM64", elf.EM_AARCH64}, {"ARM", elf.EM_ARM},
+		{"MIPS", elf.EM_MIPS}, {"S390", elf.EM_S390}, {"PPC", elf.EM_PPC64}, {"RISCV", elf.EM_RISCV},
+		{"LOONGARCH", elf.EM_LOONGARCH}, {"SPARC", elf.EM_SPARCV9}, {"PARISC", elf.EM_PARISC}, {"ALPHA", elf.EM_ALPHA},
+	} {
+		if c.Enabled("CONFIG_" + a.opt) {
+			if a.opt == "PPC" && !c.Enabled("CONFIG_PPC64") {
+				return elf.EM_PPC
+			}
+			if a.opt == "SPARC" && !c.Enabled("CONFIG_SPARC64") {
+				return elf.EM_SPARC
+			}
+			return a.m
+		}
+	}
+	return 0
 }
 
 // vermagicFromConfig rebuilds VERMAGIC_STRING (include/linux/vermagic.h).

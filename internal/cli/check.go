@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"github.com/kmodscope/kmodscope/compression"
+	"github.com/kmodscope/kmodscope/errno"
 	"github.com/kmodscope/kmodscope/ko"
 	"github.com/kmodscope/kmodscope/loadcheck"
 	"github.com/kmodscope/kmodscope/target"
@@ -95,36 +96,6 @@ type checkResult struct {
 	Error        *string       `json:"error,omitempty"`
 	LoadOrder    []string      `json:"load_order,omitempty"`
 	Dependencies []checkResult `json:"dependencies,omitempty"`
-}
-
-var strerror = map[string]string{
-	"EPERM": "Operation not permitted", "ENOENT": "No such file or directory", "ENOEXEC": "Exec format error",
-	"ENOMEM": "Cannot allocate memory", "EBUSY": "Device or resource busy", "EEXIST": "File exists",
-	"EINVAL": "Invalid argument", "ENODATA": "No data available", "ENOPKG": "Package not installed",
-	"EBADMSG": "Bad message", "ENOKEY": "Required key not available", "EKEYREJECTED": "Key was rejected by service",
-}
-
-// insmodMessage is kmod insmod's mod_strerror(); modprobeMessage modprobe's.
-func insmodMessage(errno string) string {
-	switch errno {
-	case "ENOEXEC":
-		return "Invalid module format"
-	case "ENOENT":
-		return "Unknown symbol in module"
-	case "EINVAL":
-		return "Invalid parameters"
-	}
-	return strerror[errno]
-}
-
-func modprobeMessage(errno string) string {
-	switch errno {
-	case "EEXIST":
-		return "Module already in kernel"
-	case "ENOENT":
-		return "Unknown symbol in module, or unknown parameter (see dmesg)"
-	}
-	return strerror[errno]
 }
 
 func runCheck(s *IO, args []string) int {
@@ -234,6 +205,9 @@ type checker struct {
 	cache map[string]*depEntry
 }
 
+// errnoArch is the errno numbering of the target's architecture.
+func (ch *checker) errnoArch() errno.Arch { return errno.ForMachine(ch.t.Machine) }
+
 type depEntry struct {
 	once sync.Once
 	m    *ko.Module
@@ -338,7 +312,7 @@ func (ch *checker) checkArg(arg string, withDeps bool) checkResult {
 		if r.Loads || r.Partial {
 			r.Notes = append(r.Notes, "kmodscope's module reader refused the file ("+err.Error()+")")
 		}
-		res := toCheckResult(r)
+		res := toCheckResult(r, ch.errnoArch())
 		if withDeps {
 			res.LoadOrder = []string{}
 			res.Notes = append(res.Notes, "dependencies were not loaded first: the file's .modinfo could not be read")
@@ -362,7 +336,7 @@ func (ch *checker) checkArg(arg string, withDeps bool) checkResult {
 				k.MarkLoaded(r)
 				order = append(order, r.Module)
 			}
-			deps = append(deps, toCheckResult(r))
+			deps = append(deps, toCheckResult(r, ch.errnoArch()))
 		}
 		if len(missing) > 0 {
 			sort.Strings(missing)
@@ -371,7 +345,7 @@ func (ch *checker) checkArg(arg string, withDeps bool) checkResult {
 		}
 	}
 	r := k.Check(path, m)
-	res := toCheckResult(r)
+	res := toCheckResult(r, ch.errnoArch())
 	if withDeps {
 		if r.Loads {
 			order = append(order, r.Module)
@@ -409,7 +383,9 @@ func readRawModule(path string, limit int64) ([]byte, error) {
 	return raw, nil
 }
 
-func toCheckResult(r *loadcheck.Result) checkResult {
+// toCheckResult converts a verdict; errnoArch numbers its errno (the
+// target's architecture).
+func toCheckResult(r *loadcheck.Result, errnoArch errno.Arch) checkResult {
 	res := checkResult{File: r.File, Module: r.Module, Loads: r.Loads, Messages: r.Messages, Taints: r.Taints, Hint: r.Hint, Notes: r.Notes,
 		Partial: r.Partial, Crash: r.Crash}
 	if res.Messages == nil {
@@ -423,8 +399,8 @@ func toCheckResult(r *loadcheck.Result) checkResult {
 	if !r.Loads {
 		e, fc := r.Errno, r.FailedCheck
 		res.Errno, res.FailedCheck = &e, &fc
-		res.ErrnoValue = loadcheck.ErrnoValue(e)
-		res.InsmodMessage, res.ModprobeMessage = insmodMessage(e), modprobeMessage(e)
+		res.ErrnoValue = errnoArch.Value(e)
+		res.InsmodMessage, res.ModprobeMessage = errno.Insmod(e), errno.Modprobe(e)
 	}
 	return res
 }
