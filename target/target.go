@@ -82,6 +82,10 @@ type Kernel struct {
 	Lockdown   bool
 	Blacklist  []string
 
+	// ImageCached: the image's certificates and banner came from the
+	// cache (kimage.CacheDir), not from decompressing the image.
+	ImageCached bool
+
 	// Found says, for each part of the model, where it came from, or why it
 	// is missing ("" key order: see FoundOrder).
 	Found map[string]string
@@ -301,7 +305,7 @@ func (k *Kernel) loadImage(base string, o Options) {
 			continue
 		}
 		var err error
-		img, err = kimage.Open(p, nil)
+		img, k.ImageCached, err = kimage.OpenCached(p, nil, kimage.CacheDir())
 		imgPath = p
 		if err != nil && img == nil {
 			k.Found["image"] = fmt.Sprintf("%s: %v", p, err)
