@@ -389,6 +389,10 @@ func (c *run) check() *Result {
 	}
 	c.r.Loads = true
 	c.r.Taints = c.taintString()
+	if c.t.Config == nil || len(c.t.Config) == 0 {
+		c.r.Partial = true
+		c.note("the target's kernel config was not found: the signature, modversions and other config-dependent checks were not modelled")
+	}
 	return c.r
 }
 
@@ -566,6 +570,9 @@ type elfSection struct {
 
 // checkModuleLayout mirrors check_modstruct_version().
 func (c *run) checkModuleLayout() *Result {
+	if c.t.Symvers == nil {
+		return nil // no Module.symvers: noted by simplifySymbols
+	}
 	s, ok := c.t.Symvers.Lookup("module_layout")
 	if !ok {
 		c.note("the target's Module.symvers has no module_layout: its CRC was not checked")

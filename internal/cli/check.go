@@ -19,13 +19,17 @@ func init() {
 	register(command{name: "check", summary: "predict whether the kernel will load a module, and why not (offline insmod/modprobe)", run: runCheck, args: argModules})
 }
 
-const checkSynopsis = "kmodscope check -b BASEDIR -k RELEASE [--with-deps] [--policy upstream|debian] [--loaded NAME,...] [--sig-enforce] [--lockdown] [--cert FILE]... [--json] MODULE..."
+const checkSynopsis = "kmodscope check [-b BASEDIR] [-k RELEASE] [--with-deps] [--policy upstream|debian] [--loaded NAME,...] [--sig-enforce] [--lockdown] [--cert FILE]... [--json] MODULE..."
 
-const checkExamples = `  kmodscope check -b / -k $(uname -r) ./mydriver.ko          # will insmod accept it here?
+const checkExamples = `  kmodscope check ./mydriver.ko          # will insmod accept it on this machine?
   kmodscope check -b /srv/debian-root -k 6.1.0-56-amd64 --with-deps ext4   # like modprobe ext4
   kmodscope check -b ROOT -k 6.12.117+deb12-amd64 --sig-enforce --cert mok.der my.ko
   kmodscope check --json -b ROOT -k REL --loaded usbcore,usb_storage ums-realtek.ko
 
+Without -b and -k the target is the running system (-b / -k $(uname -r)),
+as for modprobe; parts of it that are missing (no config: /proc/config.gz is
+tried; no Module.symvers) are named on stderr and in "found", and the checks
+that need them are not modelled (the verdict is partial), instead of failing.
 The target is read from BASEDIR: boot/config-RELEASE, Module.symvers (through
 lib/modules/RELEASE/build, usr/src/linux-headers-RELEASE or
 boot/symvers-RELEASE.gz), boot/vmlinuz-RELEASE (builtin keys, version banner),
@@ -101,8 +105,8 @@ type checkResult struct {
 func runCheck(s *IO, args []string) int {
 	var o checkOptions
 	fs := newFlags("check", checkSynopsis, checkExamples, s)
-	fs.StringVarP(&o.basedir, "basedir", "b", "", "root of the target system (\"/\" for this machine)")
-	fs.StringVarP(&o.release, "set-version", "k", "", "target kernel release")
+	fs.StringVarP(&o.basedir, "basedir", "b", "", "root of the target system (default \"/\", this machine)")
+	fs.StringVarP(&o.release, "set-version", "k", "", "target kernel release (default: the running kernel's, uname -r)")
 	fs.BoolVar(&o.withDeps, "with-deps", false, "load the module's dependencies from the target tree first, like modprobe")
 	fs.StringVar(&o.policy, "policy", "", "loader policy: debian or upstream (default: detected from the kernel image)")
 	flagChoices(fs, "policy", "debian", "upstream")
@@ -117,19 +121,33 @@ func runCheck(s *IO, args []string) int {
 	if done, code := parseFlags(fs, s, "check", args, ExitUsage); done {
 		return code
 	}
-	if fs.NArg() == 0 || o.basedir == "" || o.release == "" {
-		s.errorf("check", "need -b BASEDIR, -k RELEASE and at least one MODULE (see 'kmodscope check --help')")
+	if fs.NArg() == 0 {
+		s.errorf("check", "need at least one MODULE (see 'kmodscope check --help')")
 		return ExitUsage
+	}
+	// Like modprobe: without -b the running system, without -k its release.
+	if o.basedir == "" {
+		o.basedir = "/"
+	}
+	if o.release == "" {
+		rel, err := runningRelease()
+		if err != nil {
+			s.errorf("check", "no -k RELEASE given and the running kernel's release is unknown: %v", err)
+			return ExitError
+		}
+		o.release = rel
 	}
 	if o.policy != "" && o.policy != "debian" && o.policy != "upstream" {
 		s.errorf("check", "--policy must be debian or upstream, not %q", o.policy)
 		return ExitUsage
 	}
 	topt := target.Options{BaseDir: o.basedir, Release: o.release, Policy: target.Policy(o.policy),
-		Loaded: o.loaded, SigEnforce: o.sigEnforce, Lockdown: o.lockdown, Blacklist: o.blacklist}
+		Loaded: o.loaded, SigEnforce: o.sigEnforce, Lockdown: o.lockdown, Blacklist: o.blacklist,
+		Incomplete: filepath.Clean(o.basedir) == "/"}
 	from := o.loadedFrom
-	if from == "" && o.basedir == "/" && len(o.loaded) == 0 {
-		from = "/proc/modules"
+	implicit := false // /proc/modules of the running kernel, if it has one
+	if running, _ := runningRelease(); from == "" && filepath.Clean(o.basedir) == "/" && len(o.loaded) == 0 && o.release == running {
+		from, implicit = "/proc/modules", true
 	}
 	if o.basedir == "/" {
 		// The running system: its boot parameters say what the flags would.
@@ -149,6 +167,9 @@ func runCheck(s *IO, args []string) int {
 	}
 	if from != "" {
 		data, err := os.ReadFile(from)
+		if err != nil && implicit && os.IsNotExist(err) {
+			data, err = nil, nil // a kernel without module support
+		}
 		if err != nil {
 			s.errorf("check", "reading loaded modules: %v", err)
 			return ExitError
@@ -167,6 +188,15 @@ func runCheck(s *IO, args []string) int {
 	if err != nil {
 		s.errorf("check", "%v", err)
 		return ExitError
+	}
+	if len(tk.Missing) > 0 && !o.json {
+		// The running system may lack parts of the model: say which, and
+		// go on with the checks that do not need them.
+		for _, part := range target.FoundOrder {
+			if f := tk.Found[part]; strings.HasPrefix(f, "missing") || strings.HasPrefix(f, "none: no kernel image") {
+				fmt.Fprintf(s.Err, "kmodscope check: note: target %s (%s): %s: %s\n", o.basedir, tk.Release, part, f)
+			}
+		}
 	}
 	base := loadcheck.NewBase(tk)
 	doc := checkDoc{Schema: "kmodscope.check/v1", Results: []checkResult{}, Target: checkTarget{
@@ -354,6 +384,19 @@ func (ch *checker) checkArg(arg string, withDeps bool) checkResult {
 		res.Dependencies = deps
 	}
 	return res
+}
+
+// runningRelease is `uname -r`.
+func runningRelease() (string, error) {
+	b, err := os.ReadFile("/proc/sys/kernel/osrelease")
+	if err != nil {
+		return "", err
+	}
+	rel := strings.TrimSpace(string(b))
+	if rel == "" {
+		return "", fmt.Errorf("/proc/sys/kernel/osrelease is empty")
+	}
+	return rel, nil
 }
 
 // readRawModule reads a module file's bytes, decompressed (gzip, xz, zstd
