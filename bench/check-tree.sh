@@ -28,10 +28,12 @@ for _ in 1 2 3; do
 	t=$(one_check); [ "$t" -lt "$warm" ] && warm=$t
 done
 load=$warm
-s=$(ms); xargs -s 2000000 -a "$tmp/list" "$tmp/kmodscope" check --json --with-deps -b "$tree" -k "$rel" > "$tmp/out.json" || true; e=$(ms); all=$((e - s))
+s=$(ms); /usr/bin/time -f '%U %S' -o "$tmp/cpu" xargs -s 2000000 -a "$tmp/list" "$tmp/kmodscope" check --json --with-deps -b "$tree" -k "$rel" > "$tmp/out.json" || true; e=$(ms); all=$((e - s))
+cpu=$(awk '{printf "%d", ($1 + $2) * 1000}' "$tmp/cpu")
 loads=$(grep -c '^      "loads": true' "$tmp/out.json" || true)
 echo "tree: $tree ($rel), $n modules"
 echo "target model load + one module, cold (no cache): $cold ms"
 echo "target model load + one module, warm (image cache): $warm ms"
 echo "all modules with --with-deps, one invocation (warm): $all ms, $(awk -v a="$all" -v l="$load" -v n="$n" 'BEGIN{printf "%.2f", (a-l)/n}') ms per module after the target load"
+echo "  CPU (user+sys, all cores): $cpu ms, $(awk -v c="$cpu" -v n="$n" 'BEGIN{printf "%.2f", c/n}') ms per module including the target load; machine load: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores"
 echo "predicted to load: $loads of $n"

@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/kmodscope/kmodscope/ko"
 	"github.com/kmodscope/kmodscope/loadcheck/elfcheck"
@@ -97,6 +98,14 @@ type Base struct {
 	T       *target.Kernel
 	loaded  map[string]bool
 	exports map[string]*export
+	// MemoSignatures keeps each signature verdict, keyed by the file's
+	// path, the image's length and its last 512 bytes (the signature), so
+	// a dependency checked again for every module that needs it is
+	// verified once. Set it only when a path's contents do not change
+	// during the Base's life (a CLI run).
+	MemoSignatures bool
+	sigMu          sync.Mutex
+	sigMemo        map[string]*sigverify.Result
 }
 
 // NewBase builds the boot state from the target model (exports from its
@@ -120,6 +129,32 @@ func NewBase(t *target.Kernel) *Base {
 		}
 	}
 	return b
+}
+
+// verify is sigverify.Verify against the target's certificates, memoized
+// when MemoSignatures is set.
+func (b *Base) verify(path string, data []byte) *sigverify.Result {
+	if !b.MemoSignatures {
+		return sigverify.Verify(data, b.T.Certs)
+	}
+	key := fmt.Sprintf("%s\x00%d\x00%s", path, len(data), data[max(0, len(data)-512):])
+	b.sigMu.Lock()
+	v, ok := b.sigMemo[key]
+	b.sigMu.Unlock()
+	if ok {
+		return v
+	}
+	v = sigverify.Verify(data, b.T.Certs)
+	keep := *v
+	keep.SignedData = nil // it points into data
+	v = &keep
+	b.sigMu.Lock()
+	if b.sigMemo == nil {
+		b.sigMemo = map[string]*sigverify.Result{}
+	}
+	b.sigMemo[key] = v
+	b.sigMu.Unlock()
+	return v
 }
 
 // Kernel is a simulated running kernel: the boot state plus the modules
@@ -423,7 +458,7 @@ func (c *run) stopPartial(rest string) *Result {
 // load fails.
 func (c *run) checkSignature() *Result {
 	t := c.t
-	v := sigverify.Verify(c.data, t.Certs)
+	v := c.k.base.verify(c.r.File, c.data)
 	switch v.Status {
 	case sigverify.Valid:
 		c.sigOK = true

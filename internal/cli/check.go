@@ -199,6 +199,7 @@ func runCheck(s *IO, args []string) int {
 		}
 	}
 	base := loadcheck.NewBase(tk)
+	base.MemoSignatures = true // dependencies are verified once per run
 	doc := checkDoc{Schema: "kmodscope.check/v1", Results: []checkResult{}, Target: checkTarget{
 		Release: tk.Release, Vermagic: tk.Vermagic, Policy: string(tk.Policy), PolicySource: tk.PolicySource,
 		ModuleStructSize: tk.ModuleStructSize, Modversions: tk.Has("MODVERSIONS"), ModuleSig: tk.Has("MODULE_SIG"),
