@@ -25,7 +25,6 @@ import (
 	"github.com/kmodscope/kmodscope/target"
 )
 
-
 // Stable identifiers of the check that refused a module (Result.FailedCheck).
 const (
 	CheckSignature        = "signature"          // module_sig_check: bad/malformed signature, or enforcement/lockdown
