@@ -375,6 +375,9 @@ func (c *run) check() *Result {
 		}
 	}
 	// 8. add_unformed_module.
+	if res := c.fortifyNameCrash(modern); res != nil {
+		return res
+	}
 	if c.k.Loaded(c.mod) {
 		return c.fail(CheckAlreadyLoaded, "EEXIST", "module "+c.mod+" is already loaded; rmmod it first")
 	}
@@ -430,9 +433,29 @@ func (c *run) check() *Result {
 	return c.r
 }
 
+// fortifyNameCrash: before 6.4, add_unformed_module() calls
+// find_module_all(mod->name, strlen(mod->name), true) on the char[56]
+// array itself; with CONFIG_FORTIFY_SOURCE a name without NUL in its 56
+// bytes makes that strlen() panic ("detected buffer overflow in
+// __fortify_strlen", kernel BUG in fortify_panic) with module_mutex held:
+// insmod dies and every later module operation hangs. Booted on
+// 6.1.0-57-amd64 (the crc7-elf-name-no-nul variant); 6.4+ passes the name
+// as a pointer (module_patient_check_exists), and 6.12.117 loads it.
+func (c *run) fortifyNameCrash(modern bool) *Result {
+	if modern || c.raw == nil || len(c.raw.ModName) < 56 || !c.t.Has("FORTIFY_SOURCE") {
+		return nil
+	}
+	c.msg("detected buffer overflow in __fortify_strlen")
+	c.r.Crash = "struct module's name has no NUL in its 56 bytes: add_unformed_module's fortified strlen(mod->name) panics (\"detected buffer overflow in __fortify_strlen\", kernel BUG in fortify_panic) with module_mutex held; insmod is killed and later module loads and /proc/modules hang"
+	return c.fail(CheckKernelCrash, "", "the module is corrupt (its name is not NUL-terminated): the target kernel would crash, not refuse it; do not load it")
+}
+
 // partialResult ends a load whose ELF the kernel accepts but kmodscope's
 // reader cannot read: no refusal, and a note naming what was not modelled.
 func (c *run) partialResult(modern bool) *Result {
+	if res := c.fortifyNameCrash(modern); res != nil {
+		return res
+	}
 	if modern {
 		if res := c.modinfoTaints(true); res != nil {
 			return res
