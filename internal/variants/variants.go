@@ -211,7 +211,7 @@ func list() []Variant {
 			return setThisModuleName(b, "crc7", "crc7"+strings.Repeat("_", 52)) // all 56 bytes of char name[MODULE_NAME_LEN]
 		},
 			NoBoot: "6.1.",
-			What: "struct module's name filled to the end of its 56 bytes (no NUL): 6.1 add_unformed_module's fortified strlen(mod->name) panics ('detected buffer overflow in __fortify_strlen', kernel BUG, insmod SIGSEGV, module_mutex left held: the guest hangs); 6.12.117 loads it under the 56-byte name"},
+			What:   "struct module's name filled to the end of its 56 bytes (no NUL): 6.1 add_unformed_module's fortified strlen(mod->name) panics ('detected buffer overflow in __fortify_strlen', kernel BUG, insmod SIGSEGV, module_mutex left held: the guest hangs); 6.12.117 loads it under the 56-byte name"},
 		{Name: "crc7-already-loaded", Base: "crc7", Preload: true,
 			What: "(u) insmod twice: EEXIST"},
 		{Name: "crc-itu-t-stripped-named-crc7", Base: "crc-itu-t", Strip: true, Deps: []string{"crc7"},
