@@ -3,6 +3,7 @@ package kimage
 import (
 	"bytes"
 	"encoding/binary"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -94,4 +95,38 @@ func TestOpenCached(t *testing.T) {
 func isKind(err, kind error) bool {
 	e, ok := err.(*Error)
 	return ok && e.Kind == kind
+}
+
+// FuzzReadCache: a cache entry is untrusted input (a corrupt file, another
+// program's): readCache never panics, and an entry it accepts matches the
+// key.
+func FuzzReadCache(f *testing.F) {
+	a, b, _ := fixtures(f)
+	k, _ := fakeKernel(f, [][]byte{a, b}, 8, binary.LittleEndian, true)
+	file := filepath.Join(f.TempDir(), "vmlinuz")
+	if err := os.WriteFile(file, fakeBzImage(withSize(codecXZ, compressGo(f, codecXZ, k), len(k))), 0o644); err != nil {
+		f.Fatal(err)
+	}
+	dir := f.TempDir()
+	if _, _, err := OpenCached(file, nil, dir); err != nil {
+		f.Fatal(err)
+	}
+	ents, _ := filepath.Glob(filepath.Join(dir, "*.json"))
+	seed, _ := os.ReadFile(ents[0])
+	f.Add(seed)
+	f.Add([]byte(`{"key":{}}`))
+	f.Add([]byte(`{"key":{"version":1},"certs":[{"der":"MAA="}]}`))
+	var e cacheEntry
+	if err := json.Unmarshal(seed, &e); err != nil {
+		f.Fatal(err)
+	}
+	key := e.Key
+	f.Fuzz(func(t *testing.T, data []byte) {
+		p := filepath.Join(t.TempDir(), "e.json")
+		os.WriteFile(p, data, 0o644)
+		img, err := readCache(p, key)
+		if err == nil && (img == nil || len(img.Certs) > 0 && img.Certs[0].Cert == nil) {
+			t.Fatalf("accepted an entry without parsed certificates: %+v", img)
+		}
+	})
 }
