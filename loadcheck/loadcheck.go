@@ -177,6 +177,32 @@ func (b *Base) Fresh() *Kernel {
 	return &Kernel{T: b.T, base: b, loaded: map[string]bool{}, exports: map[string]*export{}, taints: map[byte]bool{}, onceVer: map[string]bool{}}
 }
 
+// Clone returns a copy of the simulated kernel that can go on
+// independently (the state after a chain of loads, reused by several
+// modules with the same dependencies).
+func (k *Kernel) Clone() *Kernel {
+	n := &Kernel{T: k.T, base: k.base, onceE: k.onceE, lockdepOff: k.lockdepOff,
+		loaded: make(map[string]bool, len(k.loaded)), exports: make(map[string]*export, len(k.exports)),
+		taints: make(map[byte]bool, len(k.taints)), onceVer: make(map[string]bool, len(k.onceVer))}
+	for x, v := range k.loaded {
+		n.loaded[x] = v
+	}
+	for x, v := range k.exports {
+		n.exports[x] = v
+	}
+	for x, v := range k.taints {
+		n.taints[x] = v
+	}
+	for x, v := range k.onceVer {
+		n.onceVer[x] = v
+	}
+	return n
+}
+
+// Size is the number of exports the simulation added (a measure of what
+// Clone copies).
+func (k *Kernel) Size() int { return len(k.exports) + len(k.loaded) }
+
 // NewKernel is NewBase(t).Fresh().
 func NewKernel(t *target.Kernel) *Kernel { return NewBase(t).Fresh() }
 

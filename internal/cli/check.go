@@ -234,6 +234,39 @@ type checker struct {
 	opt   *ko.Options
 	mu    sync.Mutex
 	cache map[string]*depEntry
+	// chains keeps the simulated kernel after a chain of dependency loads
+	// (keyed by the chain's paths), so that modules sharing dependencies
+	// (every USB driver loads usb-common and usbcore first) reuse them;
+	// chainSize bounds what it holds.
+	chains    map[string]*chainState
+	chainSize int
+}
+
+type chainState struct {
+	k     *loadcheck.Kernel
+	deps  []checkResult
+	order []string
+}
+
+const maxChainSize = 1 << 19
+
+func (ch *checker) chain(key string) *chainState {
+	ch.mu.Lock()
+	defer ch.mu.Unlock()
+	return ch.chains[key]
+}
+
+func (ch *checker) keepChain(key string, k *loadcheck.Kernel, deps []checkResult, order []string) {
+	ch.mu.Lock()
+	defer ch.mu.Unlock()
+	if _, ok := ch.chains[key]; ok || ch.chainSize+k.Size() > maxChainSize {
+		return
+	}
+	if ch.chains == nil {
+		ch.chains = map[string]*chainState{}
+	}
+	ch.chainSize += k.Size()
+	ch.chains[key] = &chainState{k: k.Clone(), deps: append([]checkResult(nil), deps...), order: append([]string(nil), order...)}
 }
 
 // errnoArch is the errno numbering of the target's architecture.
@@ -356,18 +389,32 @@ func (ch *checker) checkArg(arg string, withDeps bool) checkResult {
 	var order []string
 	if withDeps {
 		paths, missing := ch.depOrder(m, k)
-		for _, p := range paths {
+		// Start from the longest chain of these dependencies already
+		// simulated (the same loads from the same fresh kernel).
+		start := 0
+		for i := len(paths); i > 0; i-- {
+			if st := ch.chain(strings.Join(paths[:i], "\x00")); st != nil {
+				k = st.k.Clone()
+				deps = append(deps, st.deps...)
+				order = append(order, st.order...)
+				start = i
+				break
+			}
+		}
+		for i := start; i < len(paths); i++ {
+			p := paths[i]
 			dm, err := ch.module(p, true)
 			if err != nil {
 				deps = append(deps, fail(err))
-				continue
+			} else {
+				r := k.Check(p, dm)
+				if r.Loads {
+					k.MarkLoaded(r)
+					order = append(order, r.Module)
+				}
+				deps = append(deps, toCheckResult(r, ch.errnoArch()))
 			}
-			r := k.Check(p, dm)
-			if r.Loads {
-				k.MarkLoaded(r)
-				order = append(order, r.Module)
-			}
-			deps = append(deps, toCheckResult(r, ch.errnoArch()))
+			ch.keepChain(strings.Join(paths[:i+1], "\x00"), k, deps, order)
 		}
 		if len(missing) > 0 {
 			sort.Strings(missing)

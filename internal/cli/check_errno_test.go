@@ -45,3 +45,42 @@ func TestCheckErrnoPerArch(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckDepChainReuse: a module checked again with --with-deps (its
+// dependency chain then comes from the chain cache) gets the same result
+// as the first time, dependencies included.
+func TestCheckDepChainReuse(t *testing.T) {
+	fx := "../../testdata/modules/amd64/"
+	realtek, err := os.ReadFile(fx + "ums-realtek.ko")
+	if err != nil {
+		t.Fatal(err)
+	}
+	storage, err := os.ReadFile(fx + "usb-storage.ko")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rel := "6.1.0-99-amd64"
+	root := miniTarget(t, rel, realtek)
+	dir := filepath.Join(root, "lib", "modules", rel, "kernel")
+	os.MkdirAll(dir, 0o755)
+	os.WriteFile(filepath.Join(dir, "usb-storage.ko"), storage, 0o644)
+	os.WriteFile(filepath.Join(dir, "ums-realtek.ko"), realtek, 0o644)
+	one, _, _ := secRun("check", "--json", "--with-deps", "-b", root, "-k", rel, "ums-realtek")
+	two, stderr, _ := secRun("check", "--json", "--with-deps", "-b", root, "-k", rel, "ums-realtek", "ums-realtek", "ums-realtek")
+	var d1, d2 checkDoc
+	if err := json.Unmarshal([]byte(one), &d1); err != nil || len(d1.Results) != 1 {
+		t.Fatalf("%v %s", err, one)
+	}
+	if err := json.Unmarshal([]byte(two), &d2); err != nil || len(d2.Results) != 3 {
+		t.Fatalf("%v %s %s", err, two, stderr)
+	}
+	if len(d1.Results[0].Dependencies) == 0 {
+		t.Fatalf("no dependency chain: %+v", d1.Results[0])
+	}
+	a, _ := json.Marshal(d1.Results[0])
+	for i, r := range d2.Results {
+		if b, _ := json.Marshal(r); string(a) != string(b) {
+			t.Errorf("result %d differs:\n%s\n%s", i, a, b)
+		}
+	}
+}
