@@ -1,10 +1,17 @@
 package cli
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/json"
+	"math/big"
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/kmodscope/kmodscope/errno"
 )
@@ -81,6 +88,37 @@ func TestCheckDepChainReuse(t *testing.T) {
 	for i, r := range d2.Results {
 		if b, _ := json.Marshal(r); string(a) != string(b) {
 			t.Errorf("result %d differs:\n%s\n%s", i, a, b)
+		}
+	}
+}
+
+// TestSigVerifyErrnoPerArch: `sig verify` numbers the errno for the
+// module's machine (ENOKEY: 126 on amd64, 161 on mips64el).
+func TestSigVerifyErrnoPerArch(t *testing.T) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "errno test"}, NotBefore: time.Now(), NotAfter: time.Now().Add(time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert := filepath.Join(t.TempDir(), "c.der")
+	os.WriteFile(cert, der, 0o644)
+	out, stderr, _ := secRun("sig", "verify", "--json", "--cert", cert, "../../testdata/modules/amd64/crc7.ko", "../../testdata/modules/mips64el/crc7.ko")
+	var doc struct {
+		Results []struct {
+			Errno      *string `json:"errno"`
+			ErrnoValue int     `json:"errno_value"`
+		} `json:"results"`
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil || len(doc.Results) != 2 {
+		t.Fatalf("%v %s %s", err, out, stderr)
+	}
+	for i, want := range []int{126, 161} {
+		if r := doc.Results[i]; r.Errno == nil || *r.Errno != "ENOKEY" || r.ErrnoValue != want {
+			t.Errorf("result %d: %+v, want ENOKEY %d", i, r, want)
 		}
 	}
 }
