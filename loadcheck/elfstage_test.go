@@ -66,7 +66,7 @@ func TestELFStageReplay(t *testing.T) {
 		magic, _ := ko.Get(kv, "vermagic")
 		tm, _ := m.ThisModule()
 		tk := &target.Kernel{Release: "test", Version: k.version, Machine: elf.EM_X86_64, Vermagic: magic, ModuleStructSize: tm.Size,
-			Config: kconfig.Config{"CONFIG_MODULE_SIG": "y", "CONFIG_MODULE_FORCE_LOAD": "y", "CONFIG_STRICT_MODULE_RWX": "y"},
+			Config: kconfig.Config{"CONFIG_MODULE_SIG": "y", "CONFIG_MODULE_FORCE_LOAD": "y", "CONFIG_STRICT_MODULE_RWX": "y", "CONFIG_FORTIFY_SOURCE": "y"},
 			Policy: target.PolicyDebian}
 		n := 0
 		for _, o := range doc.Outcomes {
@@ -93,10 +93,13 @@ func TestELFStageReplay(t *testing.T) {
 				}
 				continue
 			}
-			oops := slices.ContainsFunc(o.Dmesg, func(l string) bool { return strings.HasPrefix(l, "BUG: unable to handle page fault") })
+			oops := slices.ContainsFunc(o.Dmesg, func(l string) bool {
+				return strings.HasPrefix(l, "BUG: unable to handle page fault") || strings.HasPrefix(l, "kernel BUG at ")
+			})
 			if r.FailedCheck == loadcheck.CheckKernelCrash || oops {
-				// A crash: insmod killed (SIGKILL, 137) by the oops.
-				if r.FailedCheck != loadcheck.CheckKernelCrash || o.ExitStatus != 137 || !oops || r.Crash == "" {
+				// A crash: insmod killed by the oops (SIGKILL, 137, or
+				// SIGSEGV, 139, after a BUG).
+				if r.FailedCheck != loadcheck.CheckKernelCrash || (o.ExitStatus != 137 && o.ExitStatus != 139) || !oops || r.Crash == "" {
 					t.Errorf("%s on %s: check %s %q, kernel exit %d", o.Variant, k.obs, r.FailedCheck, r.Crash, o.ExitStatus)
 				}
 				continue

@@ -17,21 +17,13 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/kmodscope/kmodscope/ko"
 	"github.com/kmodscope/kmodscope/loadcheck/elfcheck"
 	"github.com/kmodscope/kmodscope/sigverify"
 	"github.com/kmodscope/kmodscope/target"
 )
-
-// Errno values (asm-generic numbering, x86 and arm64).
-var errnoValues = map[string]int{
-	"EPERM": 1, "ENOENT": 2, "ENOEXEC": 8, "ENOMEM": 12, "EBUSY": 16, "EEXIST": 17, "EINVAL": 22,
-	"ENODATA": 61, "ENOPKG": 65, "EBADMSG": 74, "ENOKEY": 126, "EKEYREJECTED": 129,
-}
-
-// ErrnoValue returns the value of an errno name (0 if unknown).
-func ErrnoValue(name string) int { return errnoValues[name] }
 
 // Stable identifiers of the check that refused a module (Result.FailedCheck).
 const (
@@ -105,6 +97,14 @@ type Base struct {
 	T       *target.Kernel
 	loaded  map[string]bool
 	exports map[string]*export
+	// MemoSignatures keeps each signature verdict, keyed by the file's
+	// path, the image's length and its last 512 bytes (the signature), so
+	// a dependency checked again for every module that needs it is
+	// verified once. Set it only when a path's contents do not change
+	// during the Base's life (a CLI run).
+	MemoSignatures bool
+	sigMu          sync.Mutex
+	sigMemo        map[string]*sigverify.Result
 }
 
 // NewBase builds the boot state from the target model (exports from its
@@ -130,6 +130,32 @@ func NewBase(t *target.Kernel) *Base {
 	return b
 }
 
+// verify is sigverify.Verify against the target's certificates, memoized
+// when MemoSignatures is set.
+func (b *Base) verify(path string, data []byte) *sigverify.Result {
+	if !b.MemoSignatures {
+		return sigverify.Verify(data, b.T.Certs)
+	}
+	key := fmt.Sprintf("%s\x00%d\x00%s", path, len(data), data[max(0, len(data)-512):])
+	b.sigMu.Lock()
+	v, ok := b.sigMemo[key]
+	b.sigMu.Unlock()
+	if ok {
+		return v
+	}
+	v = sigverify.Verify(data, b.T.Certs)
+	keep := *v
+	keep.SignedData = nil // it points into data
+	v = &keep
+	b.sigMu.Lock()
+	if b.sigMemo == nil {
+		b.sigMemo = map[string]*sigverify.Result{}
+	}
+	b.sigMemo[key] = v
+	b.sigMu.Unlock()
+	return v
+}
+
 // Kernel is a simulated running kernel: the boot state plus the modules
 // loaded in this simulation and the global taint state (for once-only
 // messages).
@@ -150,6 +176,32 @@ type Kernel struct {
 func (b *Base) Fresh() *Kernel {
 	return &Kernel{T: b.T, base: b, loaded: map[string]bool{}, exports: map[string]*export{}, taints: map[byte]bool{}, onceVer: map[string]bool{}}
 }
+
+// Clone returns a copy of the simulated kernel that can go on
+// independently (the state after a chain of loads, reused by several
+// modules with the same dependencies).
+func (k *Kernel) Clone() *Kernel {
+	n := &Kernel{T: k.T, base: k.base, onceE: k.onceE, lockdepOff: k.lockdepOff,
+		loaded: make(map[string]bool, len(k.loaded)), exports: make(map[string]*export, len(k.exports)),
+		taints: make(map[byte]bool, len(k.taints)), onceVer: make(map[string]bool, len(k.onceVer))}
+	for x, v := range k.loaded {
+		n.loaded[x] = v
+	}
+	for x, v := range k.exports {
+		n.exports[x] = v
+	}
+	for x, v := range k.taints {
+		n.taints[x] = v
+	}
+	for x, v := range k.onceVer {
+		n.onceVer[x] = v
+	}
+	return n
+}
+
+// Size is the number of exports the simulation added (a measure of what
+// Clone copies).
+func (k *Kernel) Size() int { return len(k.exports) + len(k.loaded) }
 
 // NewKernel is NewBase(t).Fresh().
 func NewKernel(t *target.Kernel) *Kernel { return NewBase(t).Fresh() }
@@ -349,6 +401,9 @@ func (c *run) check() *Result {
 		}
 	}
 	// 8. add_unformed_module.
+	if res := c.fortifyNameCrash(modern); res != nil {
+		return res
+	}
 	if c.k.Loaded(c.mod) {
 		return c.fail(CheckAlreadyLoaded, "EEXIST", "module "+c.mod+" is already loaded; rmmod it first")
 	}
@@ -397,12 +452,36 @@ func (c *run) check() *Result {
 	}
 	c.r.Loads = true
 	c.r.Taints = c.taintString()
+	if c.t.Config == nil || len(c.t.Config) == 0 {
+		c.r.Partial = true
+		c.note("the target's kernel config was not found: the signature, modversions and other config-dependent checks were not modelled")
+	}
 	return c.r
+}
+
+// fortifyNameCrash: before 6.4, add_unformed_module() calls
+// find_module_all(mod->name, strlen(mod->name), true) on the char[56]
+// array itself; with CONFIG_FORTIFY_SOURCE a name without NUL in its 56
+// bytes makes that strlen() panic ("detected buffer overflow in
+// __fortify_strlen", kernel BUG in fortify_panic) with module_mutex held:
+// insmod dies and every later module operation hangs. Booted on
+// 6.1.0-57-amd64 (the crc7-elf-name-no-nul variant); 6.4+ passes the name
+// as a pointer (module_patient_check_exists), and 6.12.117 loads it.
+func (c *run) fortifyNameCrash(modern bool) *Result {
+	if modern || c.raw == nil || len(c.raw.ModName) < 56 || !c.t.Has("FORTIFY_SOURCE") {
+		return nil
+	}
+	c.msg("detected buffer overflow in __fortify_strlen")
+	c.r.Crash = "struct module's name has no NUL in its 56 bytes: add_unformed_module's fortified strlen(mod->name) panics (\"detected buffer overflow in __fortify_strlen\", kernel BUG in fortify_panic) with module_mutex held; insmod is killed and later module loads and /proc/modules hang"
+	return c.fail(CheckKernelCrash, "", "the module is corrupt (its name is not NUL-terminated): the target kernel would crash, not refuse it; do not load it")
 }
 
 // partialResult ends a load whose ELF the kernel accepts but kmodscope's
 // reader cannot read: no refusal, and a note naming what was not modelled.
 func (c *run) partialResult(modern bool) *Result {
+	if res := c.fortifyNameCrash(modern); res != nil {
+		return res
+	}
 	if modern {
 		if res := c.modinfoTaints(true); res != nil {
 			return res
@@ -427,7 +506,7 @@ func (c *run) stopPartial(rest string) *Result {
 // load fails.
 func (c *run) checkSignature() *Result {
 	t := c.t
-	v := sigverify.Verify(c.data, t.Certs)
+	v := c.k.base.verify(c.r.File, c.data)
 	switch v.Status {
 	case sigverify.Valid:
 		c.sigOK = true
@@ -574,6 +653,9 @@ type elfSection struct {
 
 // checkModuleLayout mirrors check_modstruct_version().
 func (c *run) checkModuleLayout() *Result {
+	if c.t.Symvers == nil {
+		return nil // no Module.symvers: noted by simplifySymbols
+	}
 	s, ok := c.t.Symvers.Lookup("module_layout")
 	if !ok {
 		c.note("the target's Module.symvers has no module_layout: its CRC was not checked")

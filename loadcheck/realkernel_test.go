@@ -183,7 +183,7 @@ func predict(t *testing.T, base *target.Kernel, c realkernel.Case) *loadcheck.Re
 var loaderLine = regexp.MustCompile(`taints kernel|tainting kernel|kernel tainted|module verification failed|Unknown symbol|disagrees about version|no symbol version|Disabling lock debugging|version magic|WRITE\|EXEC|exports duplicate|does not import|is blacklisted|retpoline`)
 
 // oopsLine matches the first line of a kernel oops.
-var oopsLine = regexp.MustCompile(`^BUG: unable to handle page fault|^Oops: |^general protection fault`)
+var oopsLine = regexp.MustCompile(`^BUG: unable to handle page fault|^Oops: |^general protection fault|^kernel BUG at `)
 
 func compare(p *loadcheck.Result, o realkernel.Outcome) string {
 	oops := false
@@ -193,7 +193,7 @@ func compare(p *loadcheck.Result, o realkernel.Outcome) string {
 	if p.FailedCheck == loadcheck.CheckKernelCrash || oops {
 		// A predicted crash agrees with an oops that killed insmod
 		// (SIGKILL: exit status 137).
-		if p.FailedCheck == loadcheck.CheckKernelCrash && oops && o.ExitStatus == 137 {
+		if p.FailedCheck == loadcheck.CheckKernelCrash && oops && (o.ExitStatus == 137 || o.ExitStatus == 139) {
 			return ""
 		}
 		return fmt.Sprintf("crash: predicted %q; kernel exit %d, oops %v, dmesg %q", p.Crash, o.ExitStatus, oops, o.Dmesg)

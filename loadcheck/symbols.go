@@ -17,6 +17,10 @@ const (
 // against __versions and its namespace against import_ns. Every failure is
 // reported; the errno is the last one's.
 func (c *run) simplifySymbols() *Result {
+	if c.t.Symvers == nil {
+		c.partial = "the target has no Module.symvers"
+		return c.stopPartial("module_layout, symbol resolution, relocations, duplicate exports")
+	}
 	syms, err := c.m.ELF.Symbols()
 	if err != nil {
 		c.partial = "kmodscope cannot read the symbol table (" + err.Error() + ")"

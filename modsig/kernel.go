@@ -3,40 +3,25 @@ package modsig
 import (
 	"encoding/binary"
 	"fmt"
+
+	"github.com/kmodscope/kmodscope/errno"
 )
 
-// Errno is a Linux errno value (asm-generic numbering, used by x86, arm,
-// arm64, powerpc, s390 and riscv).
-type Errno int
+// Errno is an errno by name; its number depends on the architecture
+// (errno.Errno.Value).
+type Errno = errno.Errno
 
 // The errnos the module signature checks return.
 const (
-	ENODATA      Errno = 61
-	ENOPKG       Errno = 65
-	EBADMSG      Errno = 74
-	ENOKEY       Errno = 126
-	EKEYREJECTED Errno = 129
+	ENODATA      = errno.ENODATA
+	ENOPKG       = errno.ENOPKG
+	EBADMSG      = errno.EBADMSG
+	ENOKEY       = errno.ENOKEY
+	EKEYREJECTED = errno.EKEYREJECTED
 )
 
-// Name returns the symbolic name ("EBADMSG").
-func (e Errno) Name() string {
-	switch e {
-	case ENODATA:
-		return "ENODATA"
-	case ENOPKG:
-		return "ENOPKG"
-	case EBADMSG:
-		return "EBADMSG"
-	case ENOKEY:
-		return "ENOKEY"
-	case EKEYREJECTED:
-		return "EKEYREJECTED"
-	}
-	return fmt.Sprintf("errno %d", int(e))
-}
-
 // KernelError is a failure of the kernel's trailer checks. Errno is the
-// positive errno (the kernel returns -Errno); Msg is the printk text without
+// errno (the kernel returns its negation; Error() shows the asm-generic number); Msg is the printk text without
 // the trailing newline, empty when the kernel prints nothing.
 type KernelError struct {
 	Errno Errno
@@ -45,9 +30,9 @@ type KernelError struct {
 
 func (e *KernelError) Error() string {
 	if e.Msg == "" {
-		return fmt.Sprintf("-%s (%d)", e.Errno.Name(), -int(e.Errno))
+		return fmt.Sprintf("-%s (%d)", e.Errno, -e.Errno.Value(errno.Generic))
 	}
-	return fmt.Sprintf("%s: -%s (%d)", e.Msg, e.Errno.Name(), -int(e.Errno))
+	return fmt.Sprintf("%s: -%s (%d)", e.Msg, e.Errno, -e.Errno.Value(errno.Generic))
 }
 
 // KernelCheck mirrors mod_check_sig(ms, file_len, "module") applied to the

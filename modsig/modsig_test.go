@@ -121,7 +121,7 @@ func TestFindSynthetic(t *testing.T) {
 		shows                  bool
 		errno                  Errno
 	}{
-		{0, 0, 2, 0, 0, [3]byte{}, true, 0},
+		{0, 0, 2, 0, 0, [3]byte{}, true, ""},
 		{1, 8, 2, 0, 0, [3]byte{}, true, EBADMSG},
 		{2, 0, 2, 0, 0, [3]byte{}, false, EBADMSG},
 		{0, 9, 2, 0, 0, [3]byte{}, false, EBADMSG},
@@ -172,7 +172,7 @@ func ErrnoOf(err error) Errno {
 	if errors.As(err, &ke) {
 		return ke.Errno
 	}
-	return 0
+	return ""
 }
 
 // TestKmodShowsAgainstModinfo builds legacy and odd trailers on a real ELF

@@ -251,7 +251,7 @@ func TestVerifyRules(t *testing.T) {
 		fn    func(*SignedData)
 		errno Errno
 	}{
-		{"ok", func(*SignedData) {}, 0},
+		{"ok", func(*SignedData) {}, ""},
 		{"attached", func(s *SignedData) { s.Detached = false; s.Content = body }, EBADMSG},
 		{"not data", func(s *SignedData) { s.ContentType = OIDSignedData }, EKEYREJECTED},
 		{"authattrs", func(s *SignedData) { s.SignerInfos[0].SignedAttrsRaw = []byte{0xa0, 0} }, EKEYREJECTED},
@@ -265,14 +265,14 @@ func TestVerifyRules(t *testing.T) {
 			x := s.SignerInfos[0]
 			x.Serial = []byte{1}
 			s.SignerInfos = append([]SignerInfo{x}, s.SignerInfos...)
-		}, 0},
+		}, ""},
 	} {
 		err := mod(c.fn)
 		if ErrnoOf(err) != c.errno {
 			t.Errorf("%s: %v", c.name, err)
 		}
 		var ve *VerifyError
-		if c.errno != 0 && (!errors.As(err, &ve) || ve.Errno.Name() == "") {
+		if c.errno != "" && (!errors.As(err, &ve) || ve.Errno.Name() == "") {
 			t.Errorf("%s: not a VerifyError", c.name)
 		}
 	}

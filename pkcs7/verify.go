@@ -11,35 +11,22 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/kmodscope/kmodscope/errno"
 	"golang.org/x/crypto/cryptobyte"
 	"golang.org/x/crypto/cryptobyte/asn1"
 )
 
-// Errno is a Linux errno value (asm-generic numbering).
-type Errno int
+// Errno is an errno by name; its number depends on the architecture
+// (errno.Errno.Value).
+type Errno = errno.Errno
 
 // Errnos returned by the kernel's module signature verification.
 const (
-	ENOPKG       Errno = 65
-	EBADMSG      Errno = 74
-	ENOKEY       Errno = 126
-	EKEYREJECTED Errno = 129
+	ENOPKG       = errno.ENOPKG
+	EBADMSG      = errno.EBADMSG
+	ENOKEY       = errno.ENOKEY
+	EKEYREJECTED = errno.EKEYREJECTED
 )
-
-// Name returns the symbolic name, e.g. "EKEYREJECTED".
-func (e Errno) Name() string {
-	switch e {
-	case ENOPKG:
-		return "ENOPKG"
-	case EBADMSG:
-		return "EBADMSG"
-	case ENOKEY:
-		return "ENOKEY"
-	case EKEYREJECTED:
-		return "EKEYREJECTED"
-	}
-	return fmt.Sprintf("errno %d", int(e))
-}
 
 // VerifyError is a verification failure classified like the kernel's
 // verify_pkcs7_signature() for VERIFYING_MODULE_SIGNATURE. Msg is the
@@ -52,7 +39,7 @@ type VerifyError struct {
 }
 
 func (e *VerifyError) Error() string {
-	s := fmt.Sprintf("pkcs7: %s (-%s, %d)", e.Msg, e.Errno.Name(), -int(e.Errno))
+	s := fmt.Sprintf("pkcs7: %s (-%s, %d)", e.Msg, e.Errno, -e.Errno.Value(errno.Generic))
 	if e.Err != nil {
 		s += ": " + e.Err.Error()
 	}
@@ -62,7 +49,7 @@ func (e *VerifyError) Error() string {
 func (e *VerifyError) Unwrap() error { return e.Err }
 
 // ErrnoOf returns the kernel errno an error from this package maps to:
-// *VerifyError carries its own, *ParseError is EBADMSG; 0 for nil or
+// *VerifyError carries its own, *ParseError is EBADMSG; "" for nil or
 // foreign errors.
 func ErrnoOf(err error) Errno {
 	var ve *VerifyError
@@ -73,7 +60,7 @@ func ErrnoOf(err error) Errno {
 	if errors.As(err, &pe) {
 		return EBADMSG
 	}
-	return 0
+	return ""
 }
 
 type sigKind int

@@ -8,6 +8,7 @@ import (
 	"crypto/x509"
 	"errors"
 
+	"github.com/kmodscope/kmodscope/errno"
 	"github.com/kmodscope/kmodscope/modsig"
 	"github.com/kmodscope/kmodscope/pkcs7"
 )
@@ -25,13 +26,13 @@ const (
 	Malformed    Status = "malformed"     // EBADMSG: trailer or PKCS#7 blob does not parse
 )
 
-// Errno names and values (asm-generic numbering).
-var errnoValue = map[string]int{"ENODATA": 61, "ENOPKG": 65, "EBADMSG": 74, "ENOKEY": 126, "EKEYREJECTED": 129}
 
 // Result is the verdict for one module image.
 type Result struct {
 	Status Status
-	// Errno is the kernel's errno name ("" when valid) and ErrnoValue its value.
+	// Errno is the kernel's errno name ("" when valid) and ErrnoValue its
+	// asm-generic value (errno.ForMachine(m).Value(Errno) for other
+	// architectures).
 	Errno      string
 	ErrnoValue int
 	// KernelMessage is what the kernel prints for this failure, if anything.
@@ -49,8 +50,8 @@ type Result struct {
 	SignedData *pkcs7.SignedData
 }
 
-func fail(s Status, errno, kmsg, detail string) *Result {
-	return &Result{Status: s, Errno: errno, ErrnoValue: errnoValue[errno], KernelMessage: kmsg, Detail: detail}
+func fail(s Status, e, kmsg, detail string) *Result {
+	return &Result{Status: s, Errno: e, ErrnoValue: errno.Generic.Value(e), KernelMessage: kmsg, Detail: detail}
 }
 
 // Verify checks the signature of data (a whole decompressed module image)
@@ -88,15 +89,15 @@ func Verify(data []byte, certs []*x509.Certificate) *Result {
 	cert, err := sd.Verify(data[:modLen], certs)
 	if err != nil {
 		var ve *pkcs7.VerifyError
-		errno := pkcs7.ErrnoOf(err)
+		en := pkcs7.ErrnoOf(err)
 		msg := ""
 		if errors.As(err, &ve) && (ve.Msg == "Invalid module sig (not pkcs7-data)" || ve.Msg == "Invalid module sig (has authattrs)") {
 			msg = "PKCS7: " + ve.Msg
 		} else if errors.As(err, &ve) && ve.Msg == "PKCS#7 signature with non-detached data" {
 			msg = ve.Msg
 		}
-		r := &Result{Errno: errno.Name(), ErrnoValue: int(errno), KernelMessage: msg, Detail: err.Error(), SignedData: sd, ContentLen: modLen}
-		switch errno {
+		r := &Result{Errno: en.Name(), ErrnoValue: en.Value(errno.Generic), KernelMessage: msg, Detail: err.Error(), SignedData: sd, ContentLen: modLen}
+		switch en {
 		case pkcs7.ENOKEY:
 			r.Status = UnknownKey
 			r.Detail = "no trusted certificate matches the signer (" + signerDesc(sd) + ")"
@@ -106,8 +107,8 @@ func Verify(data []byte, certs []*x509.Certificate) *Result {
 			r.Status = BadSignature
 		default:
 			r.Status = Malformed
-			if r.Errno == "" || errno == 0 {
-				r.Errno, r.ErrnoValue = "EBADMSG", 74
+			if r.Errno == "" {
+				r.Errno, r.ErrnoValue = "EBADMSG", errno.EBADMSG.Value(errno.Generic)
 			}
 		}
 		return r

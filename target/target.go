@@ -10,11 +10,13 @@ package target
 
 import (
 	"bufio"
+	"compress/gzip"
 	"crypto/x509"
 	"debug/elf"
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -55,6 +57,13 @@ type Options struct {
 	ExtraCerts []*x509.Certificate
 	// Blacklist is the module_blacklist= boot parameter.
 	Blacklist []string
+	// Incomplete accepts a target without its config or Module.symvers
+	// (the running system, which modprobe checks against whatever is
+	// there): the missing parts are reported in Found and Missing, and
+	// the checks that need them are not modelled. For BaseDir "/" and the
+	// running kernel's release, the config is also looked for in
+	// /proc/config.gz.
+	Incomplete bool
 }
 
 // Kernel is the target model.
@@ -81,6 +90,15 @@ type Kernel struct {
 	SigEnforce bool
 	Lockdown   bool
 	Blacklist  []string
+
+	// ImageCached: the image's certificates and banner came from the
+	// cache (kimage.CacheDir), not from decompressing the image.
+	ImageCached bool
+
+	// Missing lists the parts of the model that were not found and whose
+	// checks are therefore not modelled ("config", "symvers"), with
+	// Options.Incomplete; Found says why.
+	Missing []string
 
 	// Found says, for each part of the model, where it came from, or why it
 	// is missing ("" key order: see FoundOrder).
@@ -113,18 +131,34 @@ func Load(o Options) (*Kernel, error) {
 
 	cfgPath := filepath.Join(base, "boot", "config-"+o.Release)
 	cfg, err := kconfig.Open(cfgPath)
-	if err != nil {
+	if err != nil && o.Incomplete && filepath.Clean(base) == "/" && runningRelease() == o.Release {
+		if c, perr := readProcConfig(); perr == nil {
+			cfg, cfgPath, err = c, "/proc/config.gz", nil
+		}
+	}
+	switch {
+	case err == nil:
+		k.Config = cfg
+		k.Found["config"] = cfgPath
+	case o.Incomplete:
+		k.Config = kconfig.Config{}
+		k.Found["config"] = fmt.Sprintf("missing: %v: signature, modversions and other config-dependent checks are not modelled", err)
+		k.Missing = append(k.Missing, "config")
+	default:
 		return nil, fmt.Errorf("%w: kernel config: %v (need BASEDIR/boot/config-%s)", ErrMissing, err, o.Release)
 	}
-	k.Config = cfg
-	k.Found["config"] = cfgPath
 
 	sv, svPath, err := findSymvers(base, k.ModulesDir, o.Release)
-	if err != nil {
+	switch {
+	case err == nil:
+		k.Symvers = sv
+		k.Found["symvers"] = svPath
+	case o.Incomplete:
+		k.Found["symvers"] = fmt.Sprintf("missing: %v: symbol resolution is not modelled", err)
+		k.Missing = append(k.Missing, "symvers")
+	default:
 		return nil, fmt.Errorf("%w: %v", ErrMissing, err)
 	}
-	k.Symvers = sv
-	k.Found["symvers"] = svPath
 
 	k.scanModules()
 	if k.Config.Enabled("CONFIG_SMP") && k.Vermagic == "" {
@@ -132,6 +166,9 @@ func Load(o Options) (*Kernel, error) {
 		k.Found["vermagic"] = "derived from the config (no in-tree module to read it from)"
 	}
 
+	if k.Machine == 0 {
+		k.Machine = machineFromConfig(k.Config)
+	}
 	k.loadImage(base, o)
 	k.Certs = append(k.Certs, o.ExtraCerts...)
 	if len(o.ExtraCerts) > 0 {
@@ -143,6 +180,26 @@ func Load(o Options) (*Kernel, error) {
 		k.Found["loaded"] = "none"
 	}
 	return k, nil
+}
+
+// runningRelease is uname -r, or "".
+func runningRelease() string {
+	b, _ := os.ReadFile("/proc/sys/kernel/osrelease")
+	return strings.TrimSpace(string(b))
+}
+
+// readProcConfig reads the running kernel's config (CONFIG_IKCONFIG_PROC).
+func readProcConfig() (kconfig.Config, error) {
+	f, err := os.Open("/proc/config.gz")
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		return nil, err
+	}
+	return kconfig.Parse(io.LimitReader(zr, 64<<20))
 }
 
 // findSymvers looks for Module.symvers through lib/modules/REL/build (an
@@ -239,6 +296,30 @@ func (k *Kernel) scanModules() {
 	}
 }
 
+// machineFromConfig returns the ELF machine of the kernel's modules from its
+// config, for a tree without modules to read it from (0 if unknown).
+func machineFromConfig(c kconfig.Config) elf.Machine {
+	for _, a := range []struct {
+		opt string
+		m   elf.Machine
+	}{
+		{"X86_64", elf.EM_X86_64}, {"X86_32", elf.EM_386}, {"ARM64", elf.EM_AARCH64}, {"ARM", elf.EM_ARM},
+		{"MIPS", elf.EM_MIPS}, {"S390", elf.EM_S390}, {"PPC", elf.EM_PPC64}, {"RISCV", elf.EM_RISCV},
+		{"LOONGARCH", elf.EM_LOONGARCH}, {"SPARC", elf.EM_SPARCV9}, {"PARISC", elf.EM_PARISC}, {"ALPHA", elf.EM_ALPHA},
+	} {
+		if c.Enabled("CONFIG_" + a.opt) {
+			if a.opt == "PPC" && !c.Enabled("CONFIG_PPC64") {
+				return elf.EM_PPC
+			}
+			if a.opt == "SPARC" && !c.Enabled("CONFIG_SPARC64") {
+				return elf.EM_SPARC
+			}
+			return a.m
+		}
+	}
+	return 0
+}
+
 // vermagicFromConfig rebuilds VERMAGIC_STRING (include/linux/vermagic.h).
 func (k *Kernel) vermagicFromConfig() string {
 	c := k.Config
@@ -274,7 +355,7 @@ func (k *Kernel) loadImage(base string, o Options) {
 			continue
 		}
 		var err error
-		img, err = kimage.Open(p, nil)
+		img, k.ImageCached, err = kimage.OpenCached(p, nil, kimage.CacheDir())
 		imgPath = p
 		if err != nil && img == nil {
 			k.Found["image"] = fmt.Sprintf("%s: %v", p, err)

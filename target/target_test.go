@@ -1,8 +1,10 @@
 package target
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -62,5 +64,22 @@ func TestReadCertsAndProcModules(t *testing.T) {
 	os.WriteFile(p, []byte("not a certificate"), 0o644)
 	if _, err := ReadCerts(p); err == nil {
 		t.Error("garbage certificate: no error")
+	}
+}
+
+// TestLoadIncomplete: with Options.Incomplete a target without config and
+// Module.symvers loads, naming what is missing; without it, it fails.
+func TestLoadIncomplete(t *testing.T) {
+	root := t.TempDir()
+	if _, err := Load(Options{BaseDir: root, Release: "6.1.0-99-amd64"}); !errors.Is(err, ErrMissing) {
+		t.Fatalf("complete target required: %v", err)
+	}
+	k, err := Load(Options{BaseDir: root, Release: "6.1.0-99-amd64", Incomplete: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(k.Missing, ",") != "config,symvers" || k.Symvers != nil || !strings.HasPrefix(k.Found["config"], "missing") ||
+		!strings.HasPrefix(k.Found["symvers"], "missing") || k.Found["certificates"] != "none: no kernel image" {
+		t.Errorf("missing %v found %v", k.Missing, k.Found)
 	}
 }

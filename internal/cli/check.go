@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"github.com/kmodscope/kmodscope/compression"
+	"github.com/kmodscope/kmodscope/errno"
 	"github.com/kmodscope/kmodscope/ko"
 	"github.com/kmodscope/kmodscope/loadcheck"
 	"github.com/kmodscope/kmodscope/target"
@@ -18,13 +19,17 @@ func init() {
 	register(command{name: "check", summary: "predict whether the kernel will load a module, and why not (offline insmod/modprobe)", run: runCheck, args: argModules})
 }
 
-const checkSynopsis = "kmodscope check -b BASEDIR -k RELEASE [--with-deps] [--policy upstream|debian] [--loaded NAME,...] [--sig-enforce] [--lockdown] [--cert FILE]... [--json] MODULE..."
+const checkSynopsis = "kmodscope check [-b BASEDIR] [-k RELEASE] [--with-deps] [--policy upstream|debian] [--loaded NAME,...] [--sig-enforce] [--lockdown] [--cert FILE]... [--json] MODULE..."
 
-const checkExamples = `  kmodscope check -b / -k $(uname -r) ./mydriver.ko          # will insmod accept it here?
+const checkExamples = `  kmodscope check ./mydriver.ko          # will insmod accept it on this machine?
   kmodscope check -b /srv/debian-root -k 6.1.0-56-amd64 --with-deps ext4   # like modprobe ext4
   kmodscope check -b ROOT -k 6.12.117+deb12-amd64 --sig-enforce --cert mok.der my.ko
   kmodscope check --json -b ROOT -k REL --loaded usbcore,usb_storage ums-realtek.ko
 
+Without -b and -k the target is the running system (-b / -k $(uname -r)),
+as for modprobe; parts of it that are missing (no config: /proc/config.gz is
+tried; no Module.symvers) are named on stderr and in "found", and the checks
+that need them are not modelled (the verdict is partial), instead of failing.
 The target is read from BASEDIR: boot/config-RELEASE, Module.symvers (through
 lib/modules/RELEASE/build, usr/src/linux-headers-RELEASE or
 boot/symvers-RELEASE.gz), boot/vmlinuz-RELEASE (builtin keys, version banner),
@@ -97,41 +102,11 @@ type checkResult struct {
 	Dependencies []checkResult `json:"dependencies,omitempty"`
 }
 
-var strerror = map[string]string{
-	"EPERM": "Operation not permitted", "ENOENT": "No such file or directory", "ENOEXEC": "Exec format error",
-	"ENOMEM": "Cannot allocate memory", "EBUSY": "Device or resource busy", "EEXIST": "File exists",
-	"EINVAL": "Invalid argument", "ENODATA": "No data available", "ENOPKG": "Package not installed",
-	"EBADMSG": "Bad message", "ENOKEY": "Required key not available", "EKEYREJECTED": "Key was rejected by service",
-}
-
-// insmodMessage is kmod insmod's mod_strerror(); modprobeMessage modprobe's.
-func insmodMessage(errno string) string {
-	switch errno {
-	case "ENOEXEC":
-		return "Invalid module format"
-	case "ENOENT":
-		return "Unknown symbol in module"
-	case "EINVAL":
-		return "Invalid parameters"
-	}
-	return strerror[errno]
-}
-
-func modprobeMessage(errno string) string {
-	switch errno {
-	case "EEXIST":
-		return "Module already in kernel"
-	case "ENOENT":
-		return "Unknown symbol in module, or unknown parameter (see dmesg)"
-	}
-	return strerror[errno]
-}
-
 func runCheck(s *IO, args []string) int {
 	var o checkOptions
 	fs := newFlags("check", checkSynopsis, checkExamples, s)
-	fs.StringVarP(&o.basedir, "basedir", "b", "", "root of the target system (\"/\" for this machine)")
-	fs.StringVarP(&o.release, "set-version", "k", "", "target kernel release")
+	fs.StringVarP(&o.basedir, "basedir", "b", "", "root of the target system (default \"/\", this machine)")
+	fs.StringVarP(&o.release, "set-version", "k", "", "target kernel release (default: the running kernel's, uname -r)")
 	fs.BoolVar(&o.withDeps, "with-deps", false, "load the module's dependencies from the target tree first, like modprobe")
 	fs.StringVar(&o.policy, "policy", "", "loader policy: debian or upstream (default: detected from the kernel image)")
 	flagChoices(fs, "policy", "debian", "upstream")
@@ -146,19 +121,33 @@ func runCheck(s *IO, args []string) int {
 	if done, code := parseFlags(fs, s, "check", args, ExitUsage); done {
 		return code
 	}
-	if fs.NArg() == 0 || o.basedir == "" || o.release == "" {
-		s.errorf("check", "need -b BASEDIR, -k RELEASE and at least one MODULE (see 'kmodscope check --help')")
+	if fs.NArg() == 0 {
+		s.errorf("check", "need at least one MODULE (see 'kmodscope check --help')")
 		return ExitUsage
+	}
+	// Like modprobe: without -b the running system, without -k its release.
+	if o.basedir == "" {
+		o.basedir = "/"
+	}
+	if o.release == "" {
+		rel, err := runningRelease()
+		if err != nil {
+			s.errorf("check", "no -k RELEASE given and the running kernel's release is unknown: %v", err)
+			return ExitError
+		}
+		o.release = rel
 	}
 	if o.policy != "" && o.policy != "debian" && o.policy != "upstream" {
 		s.errorf("check", "--policy must be debian or upstream, not %q", o.policy)
 		return ExitUsage
 	}
 	topt := target.Options{BaseDir: o.basedir, Release: o.release, Policy: target.Policy(o.policy),
-		Loaded: o.loaded, SigEnforce: o.sigEnforce, Lockdown: o.lockdown, Blacklist: o.blacklist}
+		Loaded: o.loaded, SigEnforce: o.sigEnforce, Lockdown: o.lockdown, Blacklist: o.blacklist,
+		Incomplete: filepath.Clean(o.basedir) == "/"}
 	from := o.loadedFrom
-	if from == "" && o.basedir == "/" && len(o.loaded) == 0 {
-		from = "/proc/modules"
+	implicit := false // /proc/modules of the running kernel, if it has one
+	if running, _ := runningRelease(); from == "" && filepath.Clean(o.basedir) == "/" && len(o.loaded) == 0 && o.release == running {
+		from, implicit = "/proc/modules", true
 	}
 	if o.basedir == "/" {
 		// The running system: its boot parameters say what the flags would.
@@ -178,6 +167,9 @@ func runCheck(s *IO, args []string) int {
 	}
 	if from != "" {
 		data, err := os.ReadFile(from)
+		if err != nil && implicit && os.IsNotExist(err) {
+			data, err = nil, nil // a kernel without module support
+		}
 		if err != nil {
 			s.errorf("check", "reading loaded modules: %v", err)
 			return ExitError
@@ -197,7 +189,17 @@ func runCheck(s *IO, args []string) int {
 		s.errorf("check", "%v", err)
 		return ExitError
 	}
+	if len(tk.Missing) > 0 && !o.json {
+		// The running system may lack parts of the model: say which, and
+		// go on with the checks that do not need them.
+		for _, part := range target.FoundOrder {
+			if f := tk.Found[part]; strings.HasPrefix(f, "missing") || strings.HasPrefix(f, "none: no kernel image") {
+				fmt.Fprintf(s.Err, "kmodscope check: note: target %s (%s): %s: %s\n", o.basedir, tk.Release, part, f)
+			}
+		}
+	}
 	base := loadcheck.NewBase(tk)
+	base.MemoSignatures = true // dependencies are verified once per run
 	doc := checkDoc{Schema: "kmodscope.check/v1", Results: []checkResult{}, Target: checkTarget{
 		Release: tk.Release, Vermagic: tk.Vermagic, Policy: string(tk.Policy), PolicySource: tk.PolicySource,
 		ModuleStructSize: tk.ModuleStructSize, Modversions: tk.Has("MODVERSIONS"), ModuleSig: tk.Has("MODULE_SIG"),
@@ -232,7 +234,43 @@ type checker struct {
 	opt   *ko.Options
 	mu    sync.Mutex
 	cache map[string]*depEntry
+	// chains keeps the simulated kernel after a chain of dependency loads
+	// (keyed by the chain's paths), so that modules sharing dependencies
+	// (every USB driver loads usb-common and usbcore first) reuse them;
+	// chainSize bounds what it holds.
+	chains    map[string]*chainState
+	chainSize int
 }
+
+type chainState struct {
+	k     *loadcheck.Kernel
+	deps  []checkResult
+	order []string
+}
+
+const maxChainSize = 1 << 19
+
+func (ch *checker) chain(key string) *chainState {
+	ch.mu.Lock()
+	defer ch.mu.Unlock()
+	return ch.chains[key]
+}
+
+func (ch *checker) keepChain(key string, k *loadcheck.Kernel, deps []checkResult, order []string) {
+	ch.mu.Lock()
+	defer ch.mu.Unlock()
+	if _, ok := ch.chains[key]; ok || ch.chainSize+k.Size() > maxChainSize {
+		return
+	}
+	if ch.chains == nil {
+		ch.chains = map[string]*chainState{}
+	}
+	ch.chainSize += k.Size()
+	ch.chains[key] = &chainState{k: k.Clone(), deps: append([]checkResult(nil), deps...), order: append([]string(nil), order...)}
+}
+
+// errnoArch is the errno numbering of the target's architecture.
+func (ch *checker) errnoArch() errno.Arch { return errno.ForMachine(ch.t.Machine) }
 
 type depEntry struct {
 	once sync.Once
@@ -338,7 +376,7 @@ func (ch *checker) checkArg(arg string, withDeps bool) checkResult {
 		if r.Loads || r.Partial {
 			r.Notes = append(r.Notes, "kmodscope's module reader refused the file ("+err.Error()+")")
 		}
-		res := toCheckResult(r)
+		res := toCheckResult(r, ch.errnoArch())
 		if withDeps {
 			res.LoadOrder = []string{}
 			res.Notes = append(res.Notes, "dependencies were not loaded first: the file's .modinfo could not be read")
@@ -351,18 +389,32 @@ func (ch *checker) checkArg(arg string, withDeps bool) checkResult {
 	var order []string
 	if withDeps {
 		paths, missing := ch.depOrder(m, k)
-		for _, p := range paths {
+		// Start from the longest chain of these dependencies already
+		// simulated (the same loads from the same fresh kernel).
+		start := 0
+		for i := len(paths); i > 0; i-- {
+			if st := ch.chain(strings.Join(paths[:i], "\x00")); st != nil {
+				k = st.k.Clone()
+				deps = append(deps, st.deps...)
+				order = append(order, st.order...)
+				start = i
+				break
+			}
+		}
+		for i := start; i < len(paths); i++ {
+			p := paths[i]
 			dm, err := ch.module(p, true)
 			if err != nil {
 				deps = append(deps, fail(err))
-				continue
+			} else {
+				r := k.Check(p, dm)
+				if r.Loads {
+					k.MarkLoaded(r)
+					order = append(order, r.Module)
+				}
+				deps = append(deps, toCheckResult(r, ch.errnoArch()))
 			}
-			r := k.Check(p, dm)
-			if r.Loads {
-				k.MarkLoaded(r)
-				order = append(order, r.Module)
-			}
-			deps = append(deps, toCheckResult(r))
+			ch.keepChain(strings.Join(paths[:i+1], "\x00"), k, deps, order)
 		}
 		if len(missing) > 0 {
 			sort.Strings(missing)
@@ -371,7 +423,7 @@ func (ch *checker) checkArg(arg string, withDeps bool) checkResult {
 		}
 	}
 	r := k.Check(path, m)
-	res := toCheckResult(r)
+	res := toCheckResult(r, ch.errnoArch())
 	if withDeps {
 		if r.Loads {
 			order = append(order, r.Module)
@@ -380,6 +432,19 @@ func (ch *checker) checkArg(arg string, withDeps bool) checkResult {
 		res.Dependencies = deps
 	}
 	return res
+}
+
+// runningRelease is `uname -r`.
+func runningRelease() (string, error) {
+	b, err := os.ReadFile("/proc/sys/kernel/osrelease")
+	if err != nil {
+		return "", err
+	}
+	rel := strings.TrimSpace(string(b))
+	if rel == "" {
+		return "", fmt.Errorf("/proc/sys/kernel/osrelease is empty")
+	}
+	return rel, nil
 }
 
 // readRawModule reads a module file's bytes, decompressed (gzip, xz, zstd
@@ -409,7 +474,9 @@ func readRawModule(path string, limit int64) ([]byte, error) {
 	return raw, nil
 }
 
-func toCheckResult(r *loadcheck.Result) checkResult {
+// toCheckResult converts a verdict; errnoArch numbers its errno (the
+// target's architecture).
+func toCheckResult(r *loadcheck.Result, errnoArch errno.Arch) checkResult {
 	res := checkResult{File: r.File, Module: r.Module, Loads: r.Loads, Messages: r.Messages, Taints: r.Taints, Hint: r.Hint, Notes: r.Notes,
 		Partial: r.Partial, Crash: r.Crash}
 	if res.Messages == nil {
@@ -423,8 +490,8 @@ func toCheckResult(r *loadcheck.Result) checkResult {
 	if !r.Loads {
 		e, fc := r.Errno, r.FailedCheck
 		res.Errno, res.FailedCheck = &e, &fc
-		res.ErrnoValue = loadcheck.ErrnoValue(e)
-		res.InsmodMessage, res.ModprobeMessage = insmodMessage(e), modprobeMessage(e)
+		res.ErrnoValue = errnoArch.Value(e)
+		res.InsmodMessage, res.ModprobeMessage = errno.Insmod(e), errno.Modprobe(e)
 	}
 	return res
 }

@@ -17,6 +17,7 @@ import (
 	_ "golang.org/x/crypto/sha3" // registers crypto.SHA3_* for old toolchains; a no-op on current Go
 
 	"github.com/kmodscope/kmodscope/compression"
+	"github.com/kmodscope/kmodscope/errno"
 	"github.com/kmodscope/kmodscope/kimage"
 	"github.com/kmodscope/kmodscope/ko"
 	"github.com/kmodscope/kmodscope/modsig"
@@ -176,7 +177,7 @@ func runSigVerify(s *IO, args []string) int {
 		r := sigverify.Verify(data, certs)
 		res.Status, res.Detail, res.KernelMessage, res.SignedLen = string(r.Status), r.Detail, r.KernelMessage, r.ContentLen
 		if r.Status != sigverify.Valid {
-			res.Errno, res.ErrnoValue = &r.Errno, r.ErrnoValue
+			res.Errno, res.ErrnoValue = &r.Errno, errno.ForMachine(m.ELF.Machine).Value(r.Errno)
 		}
 		if r.Cert != nil {
 			subj := r.Cert.Subject.String()

@@ -383,7 +383,9 @@ func parseReport(o *Outcome, console []byte, prefix, modName string) error {
 		case "DM":
 			o.DmesgRaw = append(o.DmesgRaw, tsRE.ReplaceAllString(val, ""))
 		case "MOD":
-			if f := strings.Fields(val); len(f) > 0 && f[0] == modName {
+			// A name without NUL in its 56 bytes runs on into the kernel
+			// pointer after it once loaded: match its first 56 bytes.
+			if f := strings.Fields(val); len(f) > 0 && (f[0] == modName || len(modName) >= 56 && strings.HasPrefix(f[0], modName[:56])) {
 				o.ProcModules = val
 			}
 		}
