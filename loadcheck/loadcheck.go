@@ -20,6 +20,7 @@ import (
 
 	"github.com/kmodscope/kmodscope/ko"
 	"github.com/kmodscope/kmodscope/loadcheck/elfcheck"
+	"github.com/kmodscope/kmodscope/loadcheck/kparam"
 	"github.com/kmodscope/kmodscope/sigverify"
 	"github.com/kmodscope/kmodscope/target"
 )
@@ -28,6 +29,7 @@ import (
 var errnoValues = map[string]int{
 	"EPERM": 1, "ENOENT": 2, "ENOEXEC": 8, "ENOMEM": 12, "EBUSY": 16, "EEXIST": 17, "EINVAL": 22,
 	"ENODATA": 61, "ENOPKG": 65, "EBADMSG": 74, "ENOKEY": 126, "EKEYREJECTED": 129,
+	"ENOSPC": 28, "EROFS": 30, "ERANGE": 34,
 }
 
 // ErrnoValue returns the value of an errno name (0 if unknown).
@@ -83,6 +85,11 @@ type Result struct {
 	// all pass but later ones could not be modelled (Notes say which):
 	// Loads is then "not refused as far as kmodscope can tell".
 	Partial bool
+	// Params is the module's parameter table (__param), nil when it has none.
+	Params []ko.Param
+	// ParamResult is parse_args()'s verdict on the options string (nil
+	// when none was given).
+	ParamResult *kparam.Result
 	// Exports the module adds when it loads (for later modules of the same run).
 	exports []*export
 }
@@ -206,6 +213,8 @@ type run struct {
 	// partial says why the checks after the ELF stage that need
 	// kmodscope's reader cannot be modelled ("" when they can).
 	partial string
+	// args is the module options string (parse_args).
+	args string
 }
 
 func (c *run) msg(format string, a ...any) {
@@ -392,6 +401,10 @@ func (c *run) check() *Result {
 	if res := c.checkDuplicateExports(); res != nil {
 		return res
 	}
+	// parse_args (after prepare_coming_module).
+	if res := c.checkParams(); res != nil {
+		return res
+	}
 	if c.t.Builtin[normalize(c.mod)] {
 		c.note("%s is built into the target kernel: if the built-in one has a /sys/module entry, mod_sysfs_setup refuses the module (\"module is already loaded\"), which kmodscope does not model", c.mod)
 	}
@@ -409,6 +422,9 @@ func (c *run) partialResult(modern bool) *Result {
 		}
 	} else if c.t.Has("MODULE_SIG") && !c.sigOK {
 		c.unsignedTaint()
+	}
+	if c.args != "" {
+		c.note("the module parameters were not checked: the module could not be read")
 	}
 	return c.stopPartial("W+X sections, exports without CRCs, symbol resolution, relocations, duplicate exports")
 }
