@@ -38,7 +38,7 @@ type Param struct {
 	// (KERNEL_PARAM_OPS_FL_NOARG = 1); OpsFlagsKnown says whether it could
 	// be read.
 	OpsFlags      uint32 `json:"ops_flags,omitempty"`
-	OpsFlagsKnown bool   `json:"-"`
+	OpsFlagsKnown bool   `json:"ops_flags_known,omitempty"`
 	Perm          uint16 `json:"perm"`
 	Level         int8   `json:"level"`
 	Flags         uint8  `json:"flags"`
@@ -49,9 +49,9 @@ type Param struct {
 	// Initial is the initial value of the variable the parameter sets,
 	// when it lies in the module's data (the first byte for bools); nil
 	// when unknown (.bss reads as zeros and is reported as such).
-	Initial []byte `json:"-"`
+	Initial []byte `json:"initial,omitempty"`
 	// Index is the entry's position in __param.
-	Index int `json:"-"`
+	Index int `json:"index"`
 }
 
 // ParamArray is struct kparam_array { unsigned int max, elemsize;

@@ -191,3 +191,23 @@ func TestParse(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParse: any options string parses without panicking; every word
+// yields at most one assignment, messages are bounded by MaxText.
+func FuzzParse(f *testing.F) {
+	for _, s := range []string{"p_int=5 p_array=1,2,3", `"p_charp=x y" -- a`, "p_string=12345678 nosuch a.b=1 dyndbg=+p", "p_barray=y,x p_bool_eo=1 p_bool_eo=0", "=\"\t\"\xa0p_int"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, args string) {
+		r := Parse("m", table(), args, Options{MaxText: 100})
+		words := len(strings.Fields(args)) + strings.Count(args, "\xa0") + 1
+		if len(r.Assignments) > words {
+			t.Fatalf("%d assignments from %q", len(r.Assignments), args)
+		}
+		for _, m := range r.Messages {
+			if len(m) > 100 {
+				t.Fatalf("message of %d bytes", len(m))
+			}
+		}
+	})
+}
