@@ -7,8 +7,9 @@
 // for later ones; see docs/kernel-loader.md in the project materials.
 //
 // What static data cannot decide is assumed to succeed: memory allocation,
-// per-cpu space, BTF validation, COMING notifiers, parameters and the
-// module's own init function.
+// per-cpu space, BTF validation, COMING notifiers, the module's own
+// parameter setters and its init function. Module options given to
+// CheckArgs go through parse_args() (package kparam).
 package loadcheck
 
 import (

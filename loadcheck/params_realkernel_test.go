@@ -207,7 +207,6 @@ func realKernelParams(t *testing.T, root, rel string) {
 	}
 	if d := os.Getenv("KMODSCOPE_REALKERNEL_KEEP"); d != "" {
 		realkernel.KeepDir = d
-		realkernel.BootTimeout = 400 * time.Second
 	}
 	start := time.Now()
 	outcomes, runErr := realkernel.Run(context.Background(), kernel, cases, 2)
