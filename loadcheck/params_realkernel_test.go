@@ -208,6 +208,10 @@ func realKernelParams(t *testing.T, root, rel string) {
 	if d := os.Getenv("KMODSCOPE_REALKERNEL_KEEP"); d != "" {
 		realkernel.KeepDir = d
 	}
+	if s, err := time.ParseDuration(os.Getenv("KMODSCOPE_REALKERNEL_TIMEOUT")); err == nil {
+		// Development on a loaded machine: a longer boot timeout.
+		realkernel.BootTimeout = s
+	}
 	start := time.Now()
 	outcomes, runErr := realkernel.Run(context.Background(), kernel, cases, 2)
 	if runErr != nil {
