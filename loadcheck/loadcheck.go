@@ -7,8 +7,9 @@
 // for later ones; see docs/kernel-loader.md in the project materials.
 //
 // What static data cannot decide is assumed to succeed: memory allocation,
-// per-cpu space, BTF validation, COMING notifiers, parameters and the
-// module's own init function.
+// per-cpu space, BTF validation, COMING notifiers, the module's own
+// parameter setters and its init function. Module options given to
+// CheckArgs go through parse_args() (package kparam).
 package loadcheck
 
 import (
@@ -21,6 +22,7 @@ import (
 
 	"github.com/kmodscope/kmodscope/ko"
 	"github.com/kmodscope/kmodscope/loadcheck/elfcheck"
+	"github.com/kmodscope/kmodscope/loadcheck/kparam"
 	"github.com/kmodscope/kmodscope/sigverify"
 	"github.com/kmodscope/kmodscope/target"
 )
@@ -75,6 +77,11 @@ type Result struct {
 	// all pass but later ones could not be modelled (Notes say which):
 	// Loads is then "not refused as far as kmodscope can tell".
 	Partial bool
+	// Params is the module's parameter table (__param), nil when it has none.
+	Params []ko.Param
+	// ParamResult is parse_args()'s verdict on the options string (nil
+	// when none was given).
+	ParamResult *kparam.Result
 	// Exports the module adds when it loads (for later modules of the same run).
 	exports []*export
 }
@@ -258,6 +265,8 @@ type run struct {
 	// partial says why the checks after the ELF stage that need
 	// kmodscope's reader cannot be modelled ("" when they can).
 	partial string
+	// args is the module options string (parse_args).
+	args string
 }
 
 func (c *run) msg(format string, a ...any) {
@@ -447,6 +456,10 @@ func (c *run) check() *Result {
 	if res := c.checkDuplicateExports(); res != nil {
 		return res
 	}
+	// parse_args (after prepare_coming_module).
+	if res := c.checkParams(); res != nil {
+		return res
+	}
 	if c.t.Builtin[normalize(c.mod)] {
 		c.note("%s is built into the target kernel: if the built-in one has a /sys/module entry, mod_sysfs_setup refuses the module (\"module is already loaded\"), which kmodscope does not model", c.mod)
 	}
@@ -488,6 +501,9 @@ func (c *run) partialResult(modern bool) *Result {
 		}
 	} else if c.t.Has("MODULE_SIG") && !c.sigOK {
 		c.unsignedTaint()
+	}
+	if c.args != "" {
+		c.note("the module parameters were not checked: the module could not be read")
 	}
 	return c.stopPartial("W+X sections, exports without CRCs, symbol resolution, relocations, duplicate exports")
 }

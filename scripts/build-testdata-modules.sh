@@ -40,4 +40,23 @@ build() {
 build kmsdebug
 build kmsuser KBUILD_EXTRA_SYMBOLS="$work/kmsdebug/Module.symvers"
 build kmsdata
-echo "built: $(cd "$out" && ls kmsdebug.ko kmsuser.ko kmsdata.ko | tr '\n' ' ')in $out"
+# kmsparam (module parameters of every type) is booted on the real kernels:
+# once for 6.1 (KDIR) and, when its headers are installed (KDIR612, default
+# the newest linux-headers-6.12.*-amd64), for 6.12 as kmsparam-6.12.ko.
+# Debug info is stripped as Debian strips its modules.
+build kmsparam
+strip --strip-debug "$out/kmsparam.ko"
+if [ -z "${KDIR612:-}" ]; then
+	KDIR612=$(ls -d /usr/src/linux-headers-6.12.*-amd64 2>/dev/null | sort -V | tail -1)
+fi
+if [ -n "$KDIR612" ] && [ -f "$KDIR612/Makefile" ]; then
+	if ! make -s -C "$KDIR612" M="$work/kmsparam" clean >/dev/null 2>&1 ||
+		! make -s -C "$KDIR612" M="$work/kmsparam" modules >"$work/kmsparam612.log" 2>&1; then
+		cat "$work/kmsparam612.log" >&2
+		echo "build-testdata-modules: building kmsparam for 6.12 failed" >&2
+		exit 1
+	fi
+	cp "$work/kmsparam/kmsparam.ko" "$out/kmsparam-6.12.ko"
+	strip --strip-debug "$out/kmsparam-6.12.ko"
+fi
+echo "built: $(cd "$out" && ls kmsdebug.ko kmsuser.ko kmsdata.ko kmsparam*.ko | tr '\n' ' ')in $out"

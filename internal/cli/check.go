@@ -12,6 +12,7 @@ import (
 	"github.com/kmodscope/kmodscope/errno"
 	"github.com/kmodscope/kmodscope/ko"
 	"github.com/kmodscope/kmodscope/loadcheck"
+	"github.com/kmodscope/kmodscope/loadcheck/kparam"
 	"github.com/kmodscope/kmodscope/target"
 )
 
@@ -19,12 +20,14 @@ func init() {
 	register(command{name: "check", summary: "predict whether the kernel will load a module, and why not (offline insmod/modprobe)", run: runCheck, args: argModules})
 }
 
-const checkSynopsis = "kmodscope check [-b BASEDIR] [-k RELEASE] [--with-deps] [--policy upstream|debian] [--loaded NAME,...] [--sig-enforce] [--lockdown] [--cert FILE]... [--json] MODULE..."
+const checkSynopsis = "kmodscope check [-b BASEDIR] [-k RELEASE] [--with-deps] [--policy upstream|debian] [--loaded NAME,...] [--sig-enforce] [--lockdown] [--cert FILE]... [--param NAME=VALUE]... [--json] MODULE..."
 
 const checkExamples = `  kmodscope check ./mydriver.ko          # will insmod accept it on this machine?
   kmodscope check -b /srv/debian-root -k 6.1.0-56-amd64 --with-deps ext4   # like modprobe ext4
   kmodscope check -b ROOT -k 6.12.117+deb12-amd64 --sig-enforce --cert mok.der my.ko
   kmodscope check --json -b ROOT -k REL --loaded usbcore,usb_storage ums-realtek.ko
+  kmodscope check -b ROOT -k REL --param max_part=abc loop     # insmod loop.ko max_part=abc
+  kmodscope check -b ROOT -k REL --param 'max_part=4 dyndbg=+p' loop.ko
 
 Without -b and -k the target is the running system (-b / -k $(uname -r)),
 as for modprobe; parts of it that are missing (no config: /proc/config.gz is
@@ -40,6 +43,12 @@ from the version banner) refuse symbols missing from __versions.
 A damaged file gets the kernel's own verdict from its ELF checks (run on the
 raw bytes first); a file the kernel would oops on is reported as a crash.
 MODULE is a file or a module name in the target tree.
+--param gives the module options insmod/modprobe would pass (joined with
+spaces, as insmod joins its arguments); the kernel's parse_args() rules are
+applied to them with the module's own parameter table (__param): unknown
+parameters are ignored with a warning, bad values refuse the load (EINVAL,
+ERANGE, ENOSPC, EROFS). Parameters with the module's own setter are not
+checked. With --with-deps the options go to MODULE only.
 Exit status: 0 when every module loads, 3 when any would be refused (or crash
 the kernel), 1 on errors (unreadable file, incomplete target), 2 on usage errors.
 `
@@ -56,6 +65,7 @@ type checkOptions struct {
 	blacklist        []string
 	json             bool
 	maxSize          int64
+	params           []string
 }
 
 // JSON schema kmodscope.check/v1 (docs/json.md).
@@ -96,10 +106,34 @@ type checkResult struct {
 	Partial bool `json:"partial,omitempty"`
 	// Crash: the kernel would read out of bounds instead of refusing
 	// (failed_check "kernel_crash", errno null).
-	Crash        string        `json:"crash,omitempty"`
+	Crash string `json:"crash,omitempty"`
+	// Parameters is the module's parameter table (__param), in table
+	// order; Arguments what parse_args made of --param (omitted without).
+	Parameters   []checkParam  `json:"parameters"`
+	Arguments    *checkArgs    `json:"arguments,omitempty"`
 	Error        *string       `json:"error,omitempty"`
 	LoadOrder    []string      `json:"load_order,omitempty"`
 	Dependencies []checkResult `json:"dependencies,omitempty"`
+}
+
+// checkParam is one module parameter.
+type checkParam struct {
+	Name string `json:"name"`
+	// Type: "int", "charp", "string", "array of int", "custom" (the
+	// module's own kernel_param_ops), "ops SYMBOL" (other kernel ops).
+	Type    string `json:"type"`
+	Ops     string `json:"ops"`  // the ops symbol, "" for module-defined ops
+	Perm    string `json:"perm"` // sysfs mode, octal
+	Unsafe  bool   `json:"unsafe,omitempty"`
+	HWParam bool   `json:"hwparam,omitempty"`
+	MaxLen  uint32 `json:"maxlen,omitempty"`    // string: buffer size (value up to maxlen-1 bytes)
+	Max     uint32 `json:"array_max,omitempty"` // array: element count limit
+}
+
+type checkArgs struct {
+	// Options is the string handed to the kernel.
+	Options     string              `json:"options"`
+	Assignments []kparam.Assignment `json:"assignments"`
 }
 
 func runCheck(s *IO, args []string) int {
@@ -118,6 +152,7 @@ func runCheck(s *IO, args []string) int {
 	fs.StringSliceVar(&o.blacklist, "blacklist", nil, "module_blacklist= boot parameter (comma-separated names)")
 	fs.BoolVar(&o.json, "json", false, "print one kmodscope.check/v1 JSON document")
 	fs.Int64Var(&o.maxSize, "max-size", compression.DefaultLimit, "refuse compressed modules that expand beyond this many bytes")
+	fs.StringArrayVar(&o.params, "param", nil, "module option `NAME=VALUE` as insmod takes it (repeatable; one may hold several, e.g. 'a=1 b=\"x y\"')")
 	if done, code := parseFlags(fs, s, "check", args, ExitUsage); done {
 		return code
 	}
@@ -204,7 +239,8 @@ func runCheck(s *IO, args []string) int {
 		Release: tk.Release, Vermagic: tk.Vermagic, Policy: string(tk.Policy), PolicySource: tk.PolicySource,
 		ModuleStructSize: tk.ModuleStructSize, Modversions: tk.Has("MODVERSIONS"), ModuleSig: tk.Has("MODULE_SIG"),
 		SigEnforce: tk.SigEnforce || tk.Has("MODULE_SIG_FORCE"), Lockdown: tk.Lockdown, Found: tk.Found}}
-	ch := &checker{base: base, t: tk, opt: &ko.Options{MaxSize: o.maxSize}, cache: map[string]*depEntry{}}
+	ch := &checker{base: base, t: tk, opt: &ko.Options{MaxSize: o.maxSize}, cache: map[string]*depEntry{},
+		args: strings.Join(o.params, " "), hasArgs: len(o.params) > 0}
 	code := ExitOK
 	runOrdered(s, "check", fs.Args(), func(arg string, out *jobOut) {
 		res := ch.checkArg(arg, o.withDeps)
@@ -240,6 +276,10 @@ type checker struct {
 	// chainSize bounds what it holds.
 	chains    map[string]*chainState
 	chainSize int
+	// args is the module options string (--param, joined as kmod's
+	// insmod joins its arguments).
+	args    string
+	hasArgs bool
 }
 
 type chainState struct {
@@ -358,7 +398,7 @@ func (ch *checker) depOrder(m *ko.Module, k *loadcheck.Kernel) ([]string, []stri
 func (ch *checker) checkArg(arg string, withDeps bool) checkResult {
 	fail := func(err error) checkResult {
 		msg := err.Error()
-		return checkResult{File: arg, Error: &msg, Messages: []string{}}
+		return checkResult{File: arg, Error: &msg, Messages: []string{}, Parameters: []checkParam{}}
 	}
 	path, err := ch.resolve(arg)
 	if err != nil {
@@ -372,11 +412,11 @@ func (ch *checker) checkArg(arg string, withDeps bool) checkResult {
 		if rerr != nil {
 			return fail(rerr)
 		}
-		r := ch.base.Fresh().CheckBytes(path, data)
+		r := ch.base.Fresh().CheckBytesArgs(path, data, ch.args)
 		if r.Loads || r.Partial {
 			r.Notes = append(r.Notes, "kmodscope's module reader refused the file ("+err.Error()+")")
 		}
-		res := toCheckResult(r, ch.errnoArch())
+		res := ch.withArgs(toCheckResult(r, ch.errnoArch()), r)
 		if withDeps {
 			res.LoadOrder = []string{}
 			res.Notes = append(res.Notes, "dependencies were not loaded first: the file's .modinfo could not be read")
@@ -422,8 +462,8 @@ func (ch *checker) checkArg(arg string, withDeps bool) checkResult {
 				Notes: []string{"dependencies not found in " + ch.t.ModulesDir + ": " + strings.Join(missing, ", ")}})
 		}
 	}
-	r := k.Check(path, m)
-	res := toCheckResult(r, ch.errnoArch())
+	r := k.CheckArgs(path, m, ch.args)
+	res := ch.withArgs(toCheckResult(r, ch.errnoArch()), r)
 	if withDeps {
 		if r.Loads {
 			order = append(order, r.Module)
@@ -474,6 +514,18 @@ func readRawModule(path string, limit int64) ([]byte, error) {
 	return raw, nil
 }
 
+// withArgs adds what parse_args made of --param.
+func (ch *checker) withArgs(res checkResult, r *loadcheck.Result) checkResult {
+	if !ch.hasArgs {
+		return res
+	}
+	res.Arguments = &checkArgs{Options: ch.args, Assignments: []kparam.Assignment{}}
+	if r.ParamResult != nil {
+		res.Arguments.Assignments = append(res.Arguments.Assignments, r.ParamResult.Assignments...)
+	}
+	return res
+}
+
 // toCheckResult converts a verdict; errnoArch numbers its errno (the
 // target's architecture).
 func toCheckResult(r *loadcheck.Result, errnoArch errno.Arch) checkResult {
@@ -481,6 +533,11 @@ func toCheckResult(r *loadcheck.Result, errnoArch errno.Arch) checkResult {
 		Partial: r.Partial, Crash: r.Crash}
 	if res.Messages == nil {
 		res.Messages = []string{}
+	}
+	res.Parameters = []checkParam{}
+	for _, p := range r.Params {
+		res.Parameters = append(res.Parameters, checkParam{Name: p.Name, Type: p.Type(), Ops: p.Ops, Perm: fmt.Sprintf("%04o", p.Perm),
+			Unsafe: p.Flags&ko.ParamFlagUnsafe != 0, HWParam: p.Flags&ko.ParamFlagHWParam != 0, MaxLen: p.MaxLen, Max: arrayMax(p)})
 	}
 	if r.FailedCheck == loadcheck.CheckKernelCrash {
 		fc := r.FailedCheck
@@ -494,6 +551,13 @@ func toCheckResult(r *loadcheck.Result, errnoArch errno.Arch) checkResult {
 		res.InsmodMessage, res.ModprobeMessage = errno.Insmod(e), errno.Modprobe(e)
 	}
 	return res
+}
+
+func arrayMax(p ko.Param) uint32 {
+	if p.Array != nil {
+		return p.Array.Max
+	}
+	return 0
 }
 
 func writeCheckText(sb *strings.Builder, r checkResult) {
@@ -529,6 +593,22 @@ func writeCheckText(sb *strings.Builder, r checkResult) {
 	}
 	if r.Hint != "" {
 		fmt.Fprintf(sb, "  hint: %s\n", r.Hint)
+	}
+	if r.Arguments != nil {
+		for _, a := range r.Arguments.Assignments {
+			typ := ""
+			if a.Type != "" {
+				typ = " (" + a.Type + ")"
+			}
+			out := a.Outcome
+			if a.Errno != "" {
+				out += " -" + a.Errno
+			}
+			if a.Note != "" {
+				out += ": " + a.Note
+			}
+			fmt.Fprintf(sb, "  param %s%s: %s\n", a.Word, typ, out)
+		}
 	}
 	for _, n := range r.Notes {
 		fmt.Fprintf(sb, "  note: %s\n", n)

@@ -41,6 +41,21 @@ type Case struct {
 	// PreloadTwice insmods Module once before the tested insmod (the
 	// "already loaded" case).
 	PreloadTwice bool `json:"preload_twice,omitempty"`
+	// Args is the module options string of the tested insmod, passed as
+	// one argument (busybox insmod hands it to the kernel as it is, plus
+	// a trailing space), e.g. `max_part=4 x="a b"`.
+	Args string `json:"args,omitempty"`
+	// Steps are further loads of Module in the same boot, after the
+	// tested insmod: for each, the module is removed (rmmod) if loaded,
+	// the kernel log cleared, and Module insmodded with the step's Args.
+	// Outcome.Steps holds their outcomes, each with its own dmesg.
+	Steps []Step `json:"steps,omitempty"`
+}
+
+// Step is one more insmod of a Case's module in the same boot.
+type Step struct {
+	Name string `json:"name"`
+	Args string `json:"args,omitempty"`
 }
 
 // Outcome is what the kernel did for one Case.
@@ -79,6 +94,10 @@ type Outcome struct {
 	BootSeconds float64 `json:"boot_seconds"`
 	// Error is set when the case could not be run or its report not read.
 	Error string `json:"error,omitempty"`
+	// Args is the options string of the insmod (Case.Args, Step.Args).
+	Args string `json:"args,omitempty"`
+	// Steps are the outcomes of Case.Steps, in order.
+	Steps []Outcome `json:"steps,omitempty"`
 }
 
 // Loaded reports whether the tested insmod succeeded.
@@ -268,6 +287,13 @@ func runOne(ctx context.Context, kernel string, busybox []byte, c *Case) (Outcom
 		}
 		return o, fmt.Errorf("%w; console tail: %q", err, tail(console.Bytes(), 600))
 	}
+	o.Args = c.Args
+	if len(o.Steps) != len(c.Steps) {
+		return o, fmt.Errorf("%d of %d steps reported", len(o.Steps), len(c.Steps))
+	}
+	for i := range o.Steps {
+		o.Steps[i].Case, o.Steps[i].Args = c.Steps[i].Name, c.Steps[i].Args
+	}
 	return o, nil
 }
 
@@ -303,6 +329,7 @@ func buildInitramfs(busybox []byte, c *Case, prefix string) ([]byte, string, err
 	}
 	w.charDev("dev/console", 5, 1)
 	w.charDev("dev/null", 1, 3)
+	w.charDev("dev/kmsg", 1, 11)
 	w.file("bin/busybox", busybox, 0o755)
 	for _, a := range []string{"sh", "insmod", "rmmod", "dmesg", "mount", "cat", "poweroff", "echo", "mkdir", "grep", "sleep"} {
 		w.symlink("bin/"+a, "busybox")
@@ -336,14 +363,33 @@ func buildInitramfs(busybox []byte, c *Case, prefix string) ([]byte, string, err
 	// switch, about 2 s in) do not land in the tested insmod's window.
 	s.WriteString("i=0; while [ $i -lt 30 ]; do dmesg | grep -q -e 'Switched to clocksource tsc' -e 'Marking TSC unstable' && break; sleep 1; i=$((i+1)); done\n")
 	s.WriteString("dmesg -c >/dev/null\n")
-	s.WriteString("insmod /m/t.ko 2>/tmp/e\nrc=$?\n")
-	s.WriteString("dmesg >/tmp/d\n")
-	s.WriteString("echo \"$P RC $rc\"\nout ERR </tmp/e\nout DM </tmp/d\nout MOD </proc/modules\n")
-	s.WriteString("cat /proc/sys/kernel/tainted >/tmp/t; out TAINT </tmp/t\n")
+	insmod := func(args string) {
+		if args != "" {
+			fmt.Fprintf(&s, "insmod /m/t.ko %s 2>/tmp/e\nrc=$?\n", shellQuote(args))
+		} else {
+			s.WriteString("insmod /m/t.ko 2>/tmp/e\nrc=$?\n")
+		}
+		// A message printk cut to its record limit has lost its newline
+		// and stays open until the next record: write a marker record
+		// (dropped from the report) so that it is in this capture.
+		s.WriteString("echo \"$P FLUSH\" >/dev/kmsg\n")
+		s.WriteString("dmesg >/tmp/d\n")
+		s.WriteString("echo \"$P RC $rc\"\nout ERR </tmp/e\nout DM </tmp/d\nout MOD </proc/modules\n")
+		s.WriteString("cat /proc/sys/kernel/tainted >/tmp/t; out TAINT </tmp/t\n")
+	}
+	insmod(c.Args)
+	name := moduleName(c.Module, data)
+	for i, st := range c.Steps {
+		fmt.Fprintf(&s, "echo \"$P STEP %d\"\n", i+1)
+		fmt.Fprintf(&s, "grep -q '^%s ' /proc/modules && rmmod %s\n", name, name)
+		s.WriteString("cat /proc/sys/kernel/tainted >/tmp/t; out TAINT0 </tmp/t\n")
+		s.WriteString("dmesg -c >/dev/null\n")
+		insmod(st.Args)
+	}
 	s.WriteString("echo \"$P END\"\npoweroff -f\n")
 	w.file("init", []byte(s.String()), 0o755)
 	img, err := w.finish()
-	return img, moduleName(c.Module, data), err
+	return img, name, err
 }
 
 var tsRE = regexp.MustCompile(`^\[\s*\d+\.\d+\] ?`)
@@ -351,6 +397,10 @@ var tsRE = regexp.MustCompile(`^\[\s*\d+\.\d+\] ?`)
 func parseReport(o *Outcome, console []byte, prefix, modName string) error {
 	var begin, end, haveRC bool
 	var errLines []string
+	// cur is the outcome the lines belong to: o, then each step's;
+	// stepErr[i] holds step i's insmod stderr.
+	cur := o
+	var stepErr [][]string
 	for _, raw := range strings.Split(string(console), "\n") {
 		line := strings.TrimRight(raw, "\r")
 		i := strings.Index(line, prefix+" ")
@@ -368,26 +418,43 @@ func parseReport(o *Outcome, console []byte, prefix, modName string) error {
 			o.Setup = append(o.Setup, val)
 		case "SETUPERR":
 			o.Setup = append(o.Setup, "  "+val)
+		case "STEP":
+			n, err := strconv.Atoi(strings.TrimSpace(val))
+			if err != nil || n != len(o.Steps)+1 {
+				return fmt.Errorf("bad STEP line %q", line)
+			}
+			o.Steps = append(o.Steps, Outcome{ExitStatus: -1})
 		case "TAINT0":
-			o.KernelTaintedBefore, _ = strconv.ParseUint(strings.TrimSpace(val), 10, 64)
+			cur.KernelTaintedBefore, _ = strconv.ParseUint(strings.TrimSpace(val), 10, 64)
 		case "TAINT":
-			o.KernelTainted, _ = strconv.ParseUint(strings.TrimSpace(val), 10, 64)
+			cur.KernelTainted, _ = strconv.ParseUint(strings.TrimSpace(val), 10, 64)
 		case "RC":
 			n, err := strconv.Atoi(strings.TrimSpace(val))
 			if err != nil {
 				return fmt.Errorf("bad RC line %q", line)
 			}
-			o.ExitStatus, haveRC = n, true
+			cur.ExitStatus, haveRC = n, true
 		case "ERR":
-			errLines = append(errLines, val)
+			if cur == o {
+				errLines = append(errLines, val)
+			} else {
+				stepErr[len(stepErr)-1] = append(stepErr[len(stepErr)-1], val)
+			}
 		case "DM":
-			o.DmesgRaw = append(o.DmesgRaw, tsRE.ReplaceAllString(val, ""))
+			if l := tsRE.ReplaceAllString(val, ""); l != prefix+" FLUSH" {
+				cur.DmesgRaw = append(cur.DmesgRaw, l)
+			}
 		case "MOD":
 			// A name without NUL in its 56 bytes runs on into the kernel
 			// pointer after it once loaded: match its first 56 bytes.
 			if f := strings.Fields(val); len(f) > 0 && (f[0] == modName || len(modName) >= 56 && strings.HasPrefix(f[0], modName[:56])) {
-				o.ProcModules = val
+				cur.ProcModules = val
 			}
+		}
+		if tag == "STEP" {
+			// append may have moved the slice: point at the new last step.
+			cur = &o.Steps[len(o.Steps)-1]
+			stepErr = append(stepErr, nil)
 		}
 	}
 	if !begin {
@@ -396,6 +463,20 @@ func parseReport(o *Outcome, console []byte, prefix, modName string) error {
 	if !haveRC || !end {
 		return errors.New("incomplete report from /init")
 	}
+	finishOutcome(o, errLines)
+	for i := range o.Steps {
+		st := &o.Steps[i]
+		if st.ExitStatus < 0 {
+			return fmt.Errorf("step %d: no exit status", i+1)
+		}
+		finishOutcome(st, stepErr[i])
+	}
+	return nil
+}
+
+// finishOutcome derives an outcome's errno, taints and loader messages
+// from its raw report.
+func finishOutcome(o *Outcome, errLines []string) {
 	o.InsmodStderr = strings.Join(errLines, "\n")
 	o.Errno = ErrnoName(o.ExitStatus)
 	o.Taints = moduleTaints(o.ProcModules)
@@ -418,7 +499,6 @@ func parseReport(o *Outcome, console []byte, prefix, modName string) error {
 	if o.Dmesg == nil {
 		o.Dmesg = []string{}
 	}
-	return nil
 }
 
 // moduleTaints extracts the "(OE)" letters of a /proc/modules line.

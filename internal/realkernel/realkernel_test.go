@@ -116,3 +116,42 @@ func TestBootImagePVH(t *testing.T) {
 		t.Fatal("garbage has a PVH note")
 	}
 }
+
+// TestParseReportSteps: each step's lines go to its own outcome, the
+// flush marker is dropped, and a failed step's retry copy is removed.
+func TestParseReportSteps(t *testing.T) {
+	const p = "KMSRKdef"
+	console := p + " BEGIN\r\n" +
+		p + " TAINT0 0\r\n" + p + " RC 0\r\n" +
+		p + " DM [    1.0] " + p + " FLUSH\r\n" +
+		p + " MOD m 16384 0 - Live 0xffffffffc0000000 (OE)\r\n" + p + " TAINT 12288\r\n" +
+		p + " STEP 1\r\n" + p + " TAINT0 12288\r\n" + p + " RC 22\r\n" +
+		p + " ERR insmod: can't insert '/m/t.ko': Invalid argument\r\n" +
+		p + " DM [    2.0] m: `x' invalid for parameter `a'\r\n" +
+		p + " DM [    2.1] m: `x' invalid for parameter `a'\r\n" +
+		p + " DM [    2.2] " + p + " FLUSH\r\n" + p + " TAINT 12288\r\n" +
+		p + " STEP 2\r\n" + p + " TAINT0 12288\r\n" + p + " RC 0\r\n" +
+		p + " DM [    3.0] m: unknown parameter 'b' ignored\r\n" +
+		p + " MOD m 16384 0 - Live 0xffffffffc0000000 (OE)\r\n" + p + " TAINT 12288\r\n" +
+		p + " END\r\n"
+	var o Outcome
+	if err := parseReport(&o, []byte(console), p, "m"); err != nil {
+		t.Fatal(err)
+	}
+	if o.ExitStatus != 0 || o.Taints != "OE" || len(o.Dmesg) != 0 || len(o.Steps) != 2 {
+		t.Fatalf("main outcome %+v", o)
+	}
+	s1, s2 := o.Steps[0], o.Steps[1]
+	if s1.ExitStatus != 22 || s1.Errno != "EINVAL" || !reflect.DeepEqual(s1.Dmesg, []string{"m: `x' invalid for parameter `a'"}) ||
+		len(s1.DmesgRaw) != 2 || s1.ProcModules != "" || !strings.Contains(s1.InsmodStderr, "Invalid argument") || s1.KernelTaintedBefore != 12288 {
+		t.Errorf("step 1 %+v", s1)
+	}
+	if s2.ExitStatus != 0 || s2.Taints != "OE" || !reflect.DeepEqual(s2.Dmesg, []string{"m: unknown parameter 'b' ignored"}) {
+		t.Errorf("step 2 %+v", s2)
+	}
+	// A missing step is an incomplete report.
+	cut := strings.Replace(console, p+" STEP 2\r\n", p+" STEP 3\r\n", 1)
+	if err := parseReport(&Outcome{}, []byte(cut), p, "m"); err == nil {
+		t.Error("a skipped step number was accepted")
+	}
+}
