@@ -7,27 +7,31 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
+	"strings"
 	"syscall"
 
 	"github.com/kmodscope/kmodscope/ko"
 )
 
 // The incremental cache keeps, per module file, the facts depmod reads from
-// it (exports with CRCs, the alias and softdep .modinfo entries, imports
-// with CRCs and binding, or the read error), keyed by path, device, inode,
-// size, mtime and ctime in nanoseconds. A file whose key is unchanged is
-// not opened again; everything after reading runs in full on every run, so
-// the output is always that of a clean run.
+// it (exports with CRCs, the alias, softdep and weakdep .modinfo entries,
+// imports with CRCs and binding, or the read error), keyed by path, device,
+// inode, size, mtime and ctime in nanoseconds. A file whose key is
+// unchanged is not opened again; everything after reading runs in full on
+// every run, so the output is always that of a clean run.
 //
-// Layout: "KMSDEPC1", u32 entry count, the entries, then the SHA-256 of all
-// preceding bytes. Integers are little-endian; strings are a u32 length and
-// the bytes. A file that is short, foreign, corrupt or fails its checksum
-// is ignored with a warning and rewritten.
+// Layout: "KMSDEPC2", the header string (cache format, kmodscope version
+// and the options that change what is read, see cacheHeader), u32 entry
+// count, the entries, then the SHA-256 of all preceding bytes. Integers are
+// little-endian; strings are a u32 length and the bytes. A file that is
+// short, foreign, corrupt, fails its checksum or has another header is
+// ignored with one warning and rewritten.
 
 // CacheName is the cache file's name in the output directory.
 const CacheName = "modules.kmodscope-cache"
 
-const cacheMagic = "KMSDEPC1"
+const cacheMagic = "KMSDEPC2"
 
 type fileKey struct {
 	dev, ino             uint64
@@ -90,12 +94,20 @@ func (w *encoder) u32(v uint32) { w.b = binary.LittleEndian.AppendUint32(w.b, v)
 func (w *encoder) u64(v uint64) { w.b = binary.LittleEndian.AppendUint64(w.b, v) }
 func (w *encoder) str(s string) { w.u32(uint32(len(s))); w.b = append(w.b, s...) }
 
-func encodeCache(paths []string, entries []*cacheEntry) []byte {
+// cacheHeader names what the cached facts depend on besides the file: the
+// format, the kmodscope version (its readers may change) and --max-size
+// (which decides whether a large module is an error).
+func (r *run) cacheHeader() string {
+	return fmt.Sprintf("kmodscope depmod cache; version %s; max-size %d", r.opt.Version, r.opt.MaxSize)
+}
+
+func encodeCache(header string, paths []string, entries []*cacheEntry) []byte {
 	size := 64
 	for i, e := range entries {
 		size += len(paths[i]) + len(e.detail) + 80 + 24*len(e.exports) + 48*len(e.info) + 32*len(e.imports)
 	}
-	w := &encoder{b: append(make([]byte, 0, size), cacheMagic...)}
+	w := &encoder{b: append(make([]byte, 0, size+len(header)), cacheMagic...)}
+	w.str(header)
 	w.u32(uint32(len(entries)))
 	for i, e := range entries {
 		w.str(paths[i])
@@ -210,16 +222,17 @@ func (d *decoder) count(min int, what string) int {
 	return int(n)
 }
 
-// decodeCache parses a cache file into entries by path.
-func decodeCache(data []byte) (map[string]*cacheEntry, error) {
+// decodeCache parses a cache file into its header and entries by path.
+func decodeCache(data []byte) (string, map[string]*cacheEntry, error) {
 	if len(data) < len(cacheMagic)+4+sha256.Size || !bytes.HasPrefix(data, []byte(cacheMagic)) {
-		return nil, errors.New("not a kmodscope depmod cache")
+		return "", nil, errors.New("not a kmodscope depmod cache")
 	}
 	body := data[:len(data)-sha256.Size]
 	if sum := sha256.Sum256(body); !bytes.Equal(sum[:], data[len(body):]) {
-		return nil, errors.New("checksum mismatch")
+		return "", nil, errors.New("checksum mismatch")
 	}
 	d := &decoder{b: body, s: string(body), off: len(cacheMagic)}
+	header := d.str("header")
 	n := d.count(4+40+1+8+12, "entries")
 	out := make(map[string]*cacheEntry, n)
 	for i := 0; i < n && d.err == nil; i++ {
@@ -246,9 +259,9 @@ func decodeCache(data []byte) (map[string]*cacheEntry, error) {
 		d.err = fmt.Errorf("%d trailing bytes", len(body)-d.off)
 	}
 	if d.err != nil {
-		return nil, d.err
+		return "", nil, d.err
 	}
-	return out, nil
+	return header, out, nil
 }
 
 func (r *run) cachePath() string { return r.outdir + "/" + CacheName }
@@ -262,7 +275,10 @@ func (r *run) loadCache() map[string]*cacheEntry {
 		}
 		return nil
 	}
-	c, err := decodeCache(data)
+	h, c, err := decodeCache(data)
+	if err == nil && h != r.cacheHeader() {
+		err = fmt.Errorf("written with other settings (%q, now %q)", h, r.cacheHeader())
+	}
 	if err != nil {
 		r.log.warnf("ignoring cache %s: %v\n", r.cachePath(), err)
 		return nil
@@ -281,11 +297,12 @@ func (r *run) saveCache() {
 		paths = append(paths, m.path)
 		entries = append(entries, entryOf(m))
 	}
-	data := encodeCache(paths, entries)
+	data := encodeCache(r.cacheHeader(), paths, entries)
 	if err := os.MkdirAll(r.outdir, 0o755); err != nil {
 		r.log.warnf("could not write cache %s: %s\n", r.cachePath(), strerror(err))
 		return
 	}
+	r.removeStaleCacheTemps()
 	tmp := fmt.Sprintf("%s.%d", r.cachePath(), os.Getpid())
 	if err := os.WriteFile(tmp, data, 0o644); err != nil {
 		os.Remove(tmp)
@@ -295,5 +312,27 @@ func (r *run) saveCache() {
 	if err := os.Rename(tmp, r.cachePath()); err != nil {
 		os.Remove(tmp)
 		r.log.warnf("could not write cache %s: %s\n", r.cachePath(), strerror(err))
+	}
+}
+
+// removeStaleCacheTemps deletes CacheName.PID files left by killed runs
+// whose process is gone. They are never read as a cache.
+func (r *run) removeStaleCacheTemps() {
+	ents, err := os.ReadDir(r.outdir)
+	if err != nil {
+		return
+	}
+	for _, e := range ents {
+		rest, ok := strings.CutPrefix(e.Name(), CacheName+".")
+		if !ok {
+			continue
+		}
+		pid, err := strconv.Atoi(rest)
+		if err != nil || pid <= 0 || pid == os.Getpid() {
+			continue
+		}
+		if syscall.Kill(pid, 0) == syscall.ESRCH {
+			os.Remove(r.outdir + "/" + e.Name())
+		}
 	}
 }

@@ -12,17 +12,17 @@ import (
 func FuzzDecodeCache(f *testing.F) {
 	e := &cacheEntry{key: fileKey{1, 2, 3, 4, 5}, exports: []ko.KmodSymbol{{Name: "foo", CRC: 7}},
 		info: []ko.KV{{Key: "alias", Value: "pci:v*"}}, imports: []ko.Import{{Name: "bar", CRC: 9, Weak: true, HasCRC: true}}}
-	f.Add(encodeCache([]string{"/a/b.ko"}, []*cacheEntry{e}))
-	f.Add(encodeCache(nil, nil))
+	f.Add(encodeCache("h", []string{"/a/b.ko"}, []*cacheEntry{e}))
+	f.Add(encodeCache("", nil, nil))
 	f.Add([]byte(cacheMagic))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		c, err := decodeCache(data)
+		h, c, err := decodeCache(data)
 		if err != nil {
 			return
 		}
-		if len(c) == 1 && binary.LittleEndian.Uint32(data[len(cacheMagic):]) == 1 {
+		if len(c) == 1 && binary.LittleEndian.Uint32(data[len(cacheMagic)+4+len(h):]) == 1 {
 			for p, e := range c {
-				if got := encodeCache([]string{p}, []*cacheEntry{e}); string(got) != string(data) {
+				if got := encodeCache(h, []string{p}, []*cacheEntry{e}); string(got) != string(data) {
 					t.Fatalf("re-encoding differs")
 				}
 			}

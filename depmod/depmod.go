@@ -48,10 +48,17 @@ type Options struct {
 	Quick       bool     // -A: do nothing when no module is newer than modules.dep
 	Files       []string // explicit module paths (absolute); nil means all (-a)
 	Preorder    bool     // write kmod 34's pre-order .bin layout instead of kmod 30's
+	// Compat is the kmod version whose output is written: 30 (or 0) for
+	// kmod 30, 34 for kmod 34 (pre-order .bin layout, modules.weakdep, the
+	// first modules.order line naming a module decides its place).
+	Compat int
 	// Cache keeps per-module facts in CacheName next to the indexes and
 	// re-reads only modules whose path, device, inode, size, mtime or
 	// ctime changed. The output is the same as without it.
 	Cache bool
+	// Version is recorded in the cache: a cache written by another
+	// version is ignored.
+	Version string
 
 	Stdout io.Writer // -n output and -v lines; nil discards
 	Stderr io.Writer // kmod-style messages; nil discards
@@ -125,7 +132,7 @@ type mod struct {
 	// Facts read from the file.
 	exports   []ko.KmodSymbol
 	exportErr error
-	info      []ko.KV // alias and softdep entries of .modinfo, in order
+	info      []ko.KV // alias, softdep and weakdep entries of .modinfo, in order
 	imports   []ko.Import
 	key       fileKey
 	hasKey    bool
@@ -169,6 +176,9 @@ func Run(o *Options) (*Result, error) {
 	}
 	defer r.log.w.Flush()
 	defer r.out.Flush()
+	if o.Compat != 0 && o.Compat != 30 && o.Compat != 34 {
+		return nil, fmt.Errorf("%w: unsupported --compat %d (30 or 34)", ErrFailed, o.Compat)
+	}
 	if !isVersionNumber(o.Release) {
 		r.log.errf("Bad version passed %s\n", o.Release)
 		return nil, fmt.Errorf("%w: bad version %q", ErrFailed, o.Release)
@@ -448,12 +458,21 @@ func (r *run) sortModules() {
 		}
 	}
 	total := len(lines) + 1
+	next := -len(r.mods) // kmod 34: the first line naming a module wins
 	for i, l := range lines {
 		n := cstrlen(l)
 		if n == 0 {
 			continue
 		}
-		if m := byUnc[l[:n-1]]; m != nil {
+		m := byUnc[l[:n-1]]
+		switch {
+		case m == nil:
+		case r.compat34():
+			if m.sortIdx >= 0 {
+				m.sortIdx = next
+				next++
+			}
+		default:
 			m.sortIdx = i + 1 - total
 		}
 	}
@@ -527,7 +546,15 @@ func (r *run) readFiles(todo []*mod) {
 	wg.Wait()
 }
 
+// readHook, when set (by tests), is called with each module file opened.
+var readHook func(path string)
+
+func (r *run) compat34() bool { return r.opt.Compat == 34 }
+
 func (r *run) readModule(m *mod) {
+	if readHook != nil {
+		readHook(m.path)
+	}
 	km, err := ko.Open(m.path, &ko.Options{MaxSize: r.opt.MaxSize})
 	if err != nil {
 		m.exportErr = err
@@ -537,7 +564,7 @@ func (r *run) readModule(m *mod) {
 	m.exports, m.exportErr = km.KmodExports()
 	if kv, err := km.Modinfo(); err == nil {
 		for _, e := range kv {
-			if e.Key == "alias" || e.Key == "softdep" {
+			if e.Key == "alias" || e.Key == "softdep" || e.Key == "weakdep" {
 				m.info = append(m.info, e)
 			}
 		}
