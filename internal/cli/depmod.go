@@ -32,7 +32,7 @@ modules.softdep, modules.symbols, modules.symbols.bin, modules.builtin.bin,
 modules.builtin.alias.bin and modules.devname with the bytes kmod 30's depmod
 writes, each through a temporary file renamed into place. Modules are read
 on all cores. The facts read from each module are kept in
-`+depmod.CacheName+` next to the indexes, so a rerun only reads
+` + depmod.CacheName + ` next to the indexes, so a rerun only reads
 the modules that changed (keyed by device, inode, size, mtime and ctime);
 the output is always that of a clean run. Messages on stderr are kmod's
 ("depmod: WARNING: ...").
