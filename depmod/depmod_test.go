@@ -398,16 +398,24 @@ func TestCache(t *testing.T) {
 	var opened []string
 	depmod.SetReadHook(func(p string) { mu.Lock(); opened = append(opened, p); mu.Unlock() })
 	defer depmod.SetReadHook(nil)
-	clean := func() map[string][]byte {
+	clean := func(o depmod.Options) map[string][]byte {
 		out := t.TempDir()
-		run(t, depmod.Options{BaseDir: root, OutDir: out, Release: rel})
+		run(t, depmod.Options{BaseDir: root, OutDir: out, Release: rel, ConfigPaths: o.ConfigPaths, MaxSize: o.MaxSize})
 		return readAll(t, filepath.Join(out, "lib", "modules", rel))
 	}
 	opts := depmod.Options{BaseDir: root, Release: rel, Cache: true, Version: "test"}
+	lastReused := false
+	reused := func(step string, want bool) {
+		t.Helper()
+		if lastReused != want {
+			t.Errorf("%s: previous index files reused %v, want %v", step, lastReused, want)
+		}
+	}
 	cached := func(step string, o depmod.Options, want ...string) string {
 		t.Helper()
 		opened = nil
 		res, msg := run(t, o)
+		lastReused = res.Reused
 		got := append([]string{}, opened...)
 		sort.Strings(got)
 		sort.Strings(want)
@@ -421,7 +429,7 @@ func TestCache(t *testing.T) {
 		if res.Read != len(got) || res.Read+res.Cached != res.Modules {
 			t.Errorf("%s: Result says read %d, cached %d of %d; the hook saw %d opens", step, res.Read, res.Cached, res.Modules, len(got))
 		}
-		now, clean := readAll(t, dir), clean()
+		now, clean := readAll(t, dir), clean(o)
 		for _, f := range depmod.Files {
 			if !bytes.Equal(now[f], clean[f]) {
 				t.Errorf("%s: %s differs from a clean run", step, f)
@@ -446,14 +454,41 @@ func TestCache(t *testing.T) {
 		t.Errorf("stale %s left in place", filepath.Base(stale))
 	}
 	cached("warm rerun", opts)
+	reused("warm rerun", true)
 	later := time.Now().Add(time.Minute)
 	os.Chtimes(mods[0], later, later)
 	cached("touch", opts, mods[0])
+	reused("touch", true)
+	// Inputs other than the modules, and index files changed behind the
+	// cache's back: the indexes are computed again.
+	for _, c := range []struct{ step, file, data string }{
+		{"modules.order", "modules.order", "kernel/amd64/lrw-amd64-1.ko\nkernel/amd64/crc7-amd64-0.ko\n"},
+		{"modules.builtin", "modules.builtin", "kernel/fs/ext4/ext4.ko\n"},
+		{"modules.builtin.modinfo", "modules.builtin.modinfo", "ext4.alias=fs-ext4\x00"},
+		{"edited modules.alias", "modules.alias", "# edited\n"},
+		{"edited modules.dep.bin", "modules.dep.bin", "junk"},
+	} {
+		os.WriteFile(filepath.Join(dir, c.file), []byte(c.data), 0o644)
+		cached(c.step, opts)
+		reused(c.step, false)
+	}
+	cached("warm rerun after edits", opts)
+	reused("warm rerun after edits", true)
+	cdir := t.TempDir()
+	os.WriteFile(filepath.Join(cdir, "a.conf"), []byte("exclude i386\n"), 0o644)
+	withConf := opts
+	withConf.ConfigPaths = []string{cdir}
+	cached("depmod.d exclude", withConf)
+	reused("depmod.d exclude", false)
+	i386, _ := filepath.Glob(filepath.Join(dir, "kernel", "i386", "*.ko"))
+	cached("without the exclude", opts, i386...)
+	reused("without the exclude", false)
 	// Replace a module by another one's content under the same name.
 	data, _ := os.ReadFile(mods[2])
 	os.Remove(mods[1])
 	os.WriteFile(mods[1], data, 0o644)
 	cached("replace", opts, mods[1])
+	reused("replace", false)
 	// Same size, same mtime, other bytes: the ctime gives it away.
 	st, _ := os.Stat(mods[4])
 	orig, _ := os.ReadFile(mods[4])

@@ -419,6 +419,10 @@ func (r *run) output() ([]string, error) {
 		files = text
 	}
 	contents := r.generate(files)
+	r.outNames, r.outContents = nil, contents
+	for _, f := range files {
+		r.outNames = append(r.outNames, f.name)
+	}
 	if r.opt.DryRun {
 		for _, data := range contents {
 			r.out.Write(data)
