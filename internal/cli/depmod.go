@@ -51,6 +51,7 @@ type depmodJSON struct {
 	Cycles   int      `json:"cycles"`
 	Read     int      `json:"read"`
 	Cached   int      `json:"cached"`
+	Reused   bool     `json:"reused"`
 	Error    *string  `json:"error"`
 }
 
@@ -169,7 +170,7 @@ func runDepmod(s *IO, args []string) int {
 		doc := depmodJSON{Schema: "kmodscope.depmod/v1", Written: []string{}}
 		if res != nil {
 			doc.Dirname, doc.Modules, doc.UpToDate, doc.Cycles = res.Dirname, res.Modules, res.UpToDate, res.Cycles
-			doc.Read, doc.Cached = res.Read, res.Cached
+			doc.Read, doc.Cached, doc.Reused = res.Read, res.Cached, res.Reused
 			if res.Written != nil {
 				doc.Written = res.Written
 			}
