@@ -2,10 +2,10 @@ package depmod
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"os"
 	"strconv"
 	"strings"
@@ -21,11 +21,11 @@ import (
 // unchanged is not opened again; everything after reading runs in full on
 // every run, so the output is always that of a clean run.
 //
-// Layout: "KMSDEPC3", the header string (cache format, kmodscope version
+// Layout: "KMSDEPC4", the header string (cache format, kmodscope version
 // and the options that change what is read, see cacheHeader), u32 entry
-// count, the entries (path, key, facts), the memo of the last run (u8 0, or
-// u8 1, its input digest, messages and the SHA-256 of each index file),
-// then the SHA-256 of all preceding bytes. Integers are little-endian;
+// count, the entries (path, key, SHA-256 of the facts, facts as a string), the memo of
+// the last run (u8 0, or u8 1, its input digest, messages and the SHA-256
+// of each index file), then the CRC-32C of all preceding bytes. Integers are little-endian;
 // strings are a u32 length and the bytes. A file that is short, foreign,
 // corrupt, fails its checksum or has another header is ignored with one
 // warning and rewritten.
@@ -33,7 +33,7 @@ import (
 // CacheName is the cache file's name in the output directory.
 const CacheName = "modules.kmodscope-cache"
 
-const cacheMagic = "KMSDEPC3"
+const cacheMagic = "KMSDEPC4"
 
 type fileKey struct {
 	dev, ino             uint64
@@ -162,6 +162,7 @@ type memoFile struct {
 // rawEntry is a decoded cache entry whose facts are still encoded.
 type rawEntry struct {
 	key   fileKey
+	sum   [32]byte // SHA-256 of facts
 	facts string
 }
 
@@ -190,7 +191,8 @@ func encodeCache(c *cacheFile, paths []string) []byte {
 		w.u64(uint64(e.key.size))
 		w.u64(uint64(e.key.mtime))
 		w.u64(uint64(e.key.ctimeNs))
-		w.b = append(w.b, e.facts...)
+		w.b = append(w.b, e.sum[:]...)
+		w.str(e.facts)
 	}
 	if m := c.memo; m != nil {
 		w.u8(1)
@@ -204,9 +206,10 @@ func encodeCache(c *cacheFile, paths []string) []byte {
 	} else {
 		w.u8(0)
 	}
-	sum := sha256.Sum256(w.b)
-	return append(w.b, sum[:]...)
+	return binary.LittleEndian.AppendUint32(w.b, crc32.Checksum(w.b, castagnoli))
 }
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 type decoder struct {
 	b   []byte
@@ -311,35 +314,44 @@ func (d *decoder) facts(e *cacheEntry) {
 	}
 }
 
-// decodeFacts decodes facts checked by decodeCache.
-func decodeFacts(facts string) *cacheEntry {
+// decodeFacts decodes one entry's facts.
+func decodeFacts(facts string) (*cacheEntry, error) {
 	e := &cacheEntry{}
 	d := &decoder{b: []byte(facts), s: facts}
 	d.facts(e)
-	return e
+	if d.err == nil && d.off != len(facts) {
+		d.err = fmt.Errorf("%d trailing bytes", len(facts)-d.off)
+	}
+	if d.err != nil {
+		return nil, d.err
+	}
+	return e, nil
 }
 
-// decodeCache parses a cache file. Every entry's facts are checked but
-// left encoded (decodeFacts decodes them when needed).
+// decodeCache parses a cache file. Entries' facts are left encoded
+// (decodeFacts decodes them when needed, and a run that finds them
+// malformed reads the module instead).
 func decodeCache(data []byte) (*cacheFile, error) {
-	if len(data) < len(cacheMagic)+4+sha256.Size || !bytes.HasPrefix(data, []byte(cacheMagic)) {
+	if len(data) < len(cacheMagic)+4+1+4 || !bytes.HasPrefix(data, []byte(cacheMagic)) {
 		return nil, errors.New("not a kmodscope depmod cache")
 	}
-	body := data[:len(data)-sha256.Size]
-	if sum := sha256.Sum256(body); !bytes.Equal(sum[:], data[len(body):]) {
+	body := data[:len(data)-4]
+	if crc32.Checksum(body, castagnoli) != binary.LittleEndian.Uint32(data[len(body):]) {
 		return nil, errors.New("checksum mismatch")
 	}
 	d := &decoder{b: body, s: string(body), off: len(cacheMagic)}
 	c := &cacheFile{header: d.str("header")}
-	n := d.count(4+40+1+8+12, "entries")
+	n := d.count(4+40+32+4, "entries")
 	c.entries = make(map[string]rawEntry, n)
 	for i := 0; i < n && d.err == nil; i++ {
 		path := d.str("path")
 		var e rawEntry
 		e.key = fileKey{dev: d.u64("dev"), ino: d.u64("ino"), size: int64(d.u64("size")), mtime: int64(d.u64("mtime")), ctimeNs: int64(d.u64("ctime"))}
-		start := d.off
-		d.facts(nil)
-		e.facts = d.s[start:d.off]
+		if d.need(32, "facts sum") {
+			copy(e.sum[:], d.b[d.off:])
+			d.off += 32
+		}
+		e.facts = d.str("facts")
 		c.entries[path] = e
 	}
 	if d.u8("memo flag") == 1 {
@@ -400,7 +412,7 @@ func (r *run) saveCache(m *memo) {
 			continue
 		}
 		paths = append(paths, m.path)
-		c.entries[m.path] = rawEntry{m.key, m.facts}
+		c.entries[m.path] = rawEntry{m.key, m.factsSum, m.facts}
 	}
 	data := encodeCache(c, paths)
 	if err := os.MkdirAll(r.outdir, 0o755); err != nil {

@@ -141,8 +141,9 @@ type mod struct {
 	imports   []ko.Import
 	key       fileKey
 	hasKey    bool
-	facts     string // the facts, encoded as in the cache (with Options.Cache)
-	fromCache bool   // facts came from the cache and are not decoded yet
+	facts     string   // the facts, encoded as in the cache (with Options.Cache)
+	factsSum  [32]byte // their SHA-256
+	fromCache bool     // facts came from the cache and are not decoded yet
 }
 
 type symbol struct {
@@ -266,10 +267,28 @@ func Run(o *Options) (*Result, error) {
 			return res, nil
 		}
 	}
+	var bad []*mod
 	for _, m := range r.mods {
 		if m.fromCache {
-			decodeFacts(m.facts).apply(m)
+			e, err := decodeFacts(m.facts)
+			if err != nil {
+				bad = append(bad, m)
+				continue
+			}
+			e.apply(m)
 		}
+	}
+	if len(bad) > 0 {
+		// Malformed facts under a valid checksum: never trusted, read again.
+		r.log.warnf("ignoring %d malformed entries of cache %s\n", len(bad), r.cachePath())
+		r.readFiles(bad)
+		for _, m := range bad {
+			m.fromCache = false
+			m.facts = string(encodeFacts(entryOf(m)))
+			m.factsSum = sha256.Sum256([]byte(m.facts))
+		}
+		res.Read += len(bad)
+		res.Cached -= len(bad)
 	}
 	// With the memo, what is printed from here on is recorded.
 	var capture bytes.Buffer
@@ -334,9 +353,7 @@ func (r *run) inputsDigest() [32]byte {
 		binary.LittleEndian.PutUint64(n[:], uint64(len(m.path)))
 		h.Write(n[:])
 		io.WriteString(h, m.path)
-		binary.LittleEndian.PutUint64(n[:], uint64(len(m.facts)))
-		h.Write(n[:])
-		io.WriteString(h, m.facts)
+		h.Write(m.factsSum[:])
 	}
 	var d [32]byte
 	h.Sum(d[:0])
@@ -619,7 +636,7 @@ func (r *run) readModules() (read, cached int) {
 		for _, m := range r.mods {
 			if r.cache != nil {
 				if e, ok := r.cache.entries[m.path]; ok && m.hasKey && e.key == m.key {
-					m.facts, m.fromCache = e.facts, true
+					m.facts, m.factsSum, m.fromCache = e.facts, e.sum, true
 					cached++
 					continue
 				}
@@ -631,6 +648,7 @@ func (r *run) readModules() (read, cached int) {
 	if r.opt.Cache {
 		for _, m := range todo {
 			m.facts = string(encodeFacts(entryOf(m)))
+			m.factsSum = sha256.Sum256([]byte(m.facts))
 		}
 	}
 	return len(todo), cached

@@ -528,6 +528,14 @@ func TestCache(t *testing.T) {
 		cached(c.name+", rerun", c.o)
 		opts = c.o
 	}
+	// Entries that do not decode under a valid checksum: read again.
+	if err := depmod.CorruptCacheFacts(cp); err != nil {
+		t.Fatal(err)
+	}
+	if msg := cached("malformed facts", opts, "ALL"); strings.Count(msg, "WARNING: ignoring") != 1 {
+		t.Errorf("malformed facts: stderr %q", msg)
+	}
+	cached("malformed facts, rerun", opts)
 	// Without the cache option nothing is read from or written to it.
 	os.Remove(cp)
 	cached("no cache", depmod.Options{BaseDir: root, Release: rel}, "ALL")
