@@ -8,7 +8,8 @@
 #   warm-touch  a rerun after touching one module (mtime now); kmod has no
 #               cache, so its rerun is a full run again
 #
-# and the ratios kmodscope/kmod.
+# and the ratios kmodscope/kmod, for wall time and for CPU time (user+sys,
+# less sensitive to a loaded machine).
 #
 # usage: bench/depmod-vs-kmod.sh TREE [RUNS]   (e.g. /var/cache/kmodscope/deb-6.1-amd64)
 set -euo pipefail
@@ -35,7 +36,8 @@ timed() { # timed NAME CMD...: appends "seconds maxrss_kb" to $tmp/NAME
 	t0=$(date +%s%N)
 	LC_ALL=C /usr/bin/time -v -o "$tmp/t" "$@" > /dev/null 2> "$tmp/err" || { cat "$tmp/err" >&2; exit 1; }
 	t1=$(date +%s%N)
-	awk -v ns=$((t1 - t0)) -F': ' '/Maximum resident set size/{m=$2} END{printf "%.3f %s\n", ns/1e9, m}' "$tmp/t" >> "$tmp/$name"
+	awk -v ns=$((t1 - t0)) -F': ' '/Maximum resident set size/{m=$2} /(User|System) time \(seconds\)/{c+=$2}
+		END{printf "%.3f %s %.2f\n", ns/1e9, m, c}' "$tmp/t" >> "$tmp/$name"
 }
 same() {
 	for f in "$tmp/kmod/lib/modules/$rel"/modules.*; do
@@ -60,9 +62,11 @@ col() { cut -d' ' -f"$2" "$tmp/$1" | median; }
 peak() { cut -d' ' -f2 "$tmp/$1" | sort -n | tail -1; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.3f", a/b}'; }
 echo "tree: $tree ($rel), $n modules, $runs runs each, $(nproc) cores, load $(cut -d' ' -f1 /proc/loadavg), $("$depmod" --version | head -1)"
-printf '%-12s %12s %12s %8s %16s %16s\n' "" "kmod s" "kmodscope s" "ratio" "kmod RSS KB" "kmodscope RSS KB"
+printf '%-12s %10s %12s %8s   %10s %14s %9s   %12s %16s\n' "" "kmod s" "kmodscope s" "ratio" "kmod CPU s" "kmodscope CPU" "CPU ratio" "kmod RSS KB" "kmodscope RSS KB"
 for p in cold warm; do
-	k=$(col kmod.$p 1); s=$(col ks.$p 1)
-	printf '%-12s %12s %12s %7sx %16s %16s\n' "$p$([ $p = warm ] && echo -touch)" "$k" "$s" "$(ratio "$s" "$k")" "$(peak kmod.$p)" "$(peak ks.$p)"
+	k=$(col kmod.$p 1); s=$(col ks.$p 1); kc=$(col kmod.$p 3); sc=$(col ks.$p 3)
+	printf '%-12s %10s %12s %7sx   %10s %14s %8sx   %12s %16s\n' "$p$([ $p = warm ] && echo -touch)" "$k" "$s" "$(ratio "$s" "$k")" \
+		"$kc" "$sc" "$(ratio "$sc" "$kc")" "$(peak kmod.$p)" "$(peak ks.$p)"
 done
+echo "(wall: median elapsed; CPU: median user+sys; RSS: peak, GNU time -v)"
 echo "all index files identical after every run; last rerun: $(grep -E '"(read|cached|reused)"' "$tmp/warm.json" | tr -d ' \n')"

@@ -103,6 +103,10 @@ func runDepmod(s *IO, args []string) int {
 	if noCache {
 		o.Cache = false
 	}
+	if o.Compat != 30 && o.Compat != 34 {
+		s.errorf("depmod", "--compat %d: only 30 and 34 are known", o.Compat)
+		return ExitUsage
+	}
 	o.Version = Version
 	if showVer {
 		fmt.Fprintf(s.Out, "kmodscope version %s (depmod compatible with kmod version 30)\n", Version)
