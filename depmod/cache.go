@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"unsafe"
 
 	"github.com/kmodscope/kmodscope/ko"
 )
@@ -45,11 +46,15 @@ func statKey(path string) (fileKey, bool) {
 	if err := syscall.Stat(path, &st); err != nil {
 		return fileKey{}, false
 	}
+	return keyOf(&st), true
+}
+
+func keyOf(st *syscall.Stat_t) fileKey {
 	return fileKey{
 		dev: uint64(st.Dev), ino: uint64(st.Ino), size: st.Size,
 		mtime:   st.Mtim.Sec*1e9 + st.Mtim.Nsec,
 		ctimeNs: st.Ctim.Sec*1e9 + st.Ctim.Nsec,
-	}, true
+	}
 }
 
 type cacheEntry struct {
@@ -339,7 +344,8 @@ func decodeCache(data []byte) (*cacheFile, error) {
 	if crc32.Checksum(body, castagnoli) != binary.LittleEndian.Uint32(data[len(body):]) {
 		return nil, errors.New("checksum mismatch")
 	}
-	d := &decoder{b: body, s: string(body), off: len(cacheMagic)}
+	// The strings decoded share data's bytes, which nothing changes after.
+	d := &decoder{b: body, s: unsafe.String(&body[0], len(body)), off: len(cacheMagic)}
 	c := &cacheFile{header: d.str("header")}
 	n := d.count(4+40+32+4, "entries")
 	c.entries = make(map[string]rawEntry, n)

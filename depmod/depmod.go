@@ -261,7 +261,11 @@ func Run(o *Options) (*Result, error) {
 		digest = r.inputsDigest()
 		if written, ok := r.replayMemo(digest); ok {
 			res.Written, res.Reused = written, true
-			if res.Read > 0 || len(r.cache.entries) != res.Cached {
+			// Rewriting the whole cache for the new keys of a few modules
+			// whose facts did not change costs more than reading them
+			// again next time: the cache is rewritten when more than 1% of
+			// the modules were read, or modules came or went.
+			if res.Read > len(r.mods)/100 || len(r.cache.entries) != len(r.mods) {
 				r.saveCache(r.cache.memo)
 			}
 			return res, nil
@@ -666,7 +670,9 @@ func (r *run) statAll() {
 			defer wg.Done()
 			for i := w; i < len(r.mods); i += jobs {
 				m := r.mods[i]
-				m.key, m.hasKey = statKey(m.path)
+				if !m.hasKey {
+					m.key, m.hasKey = statKey(m.path)
+				}
 			}
 		}(w)
 	}

@@ -545,3 +545,39 @@ func TestCache(t *testing.T) {
 }
 
 func fileExistsT(p string) bool { _, err := os.Stat(p); return err == nil }
+
+// TestCacheFewTouched: on a tree of 200 modules or more, touching up to 1%
+// of them (facts unchanged) does not rewrite the cache; the touched files
+// are read again on the next run, whose output is still a clean run's.
+func TestCacheFewTouched(t *testing.T) {
+	root := t.TempDir()
+	fixtureTree(t, root, 6)
+	dir := filepath.Join(root, "lib", "modules", rel)
+	o := depmod.Options{BaseDir: root, Release: rel, Cache: true}
+	res, _ := run(t, o)
+	if res.Modules < 200 {
+		t.Fatalf("%d modules", res.Modules)
+	}
+	cp := filepath.Join(dir, depmod.CacheName)
+	before, _ := os.ReadFile(cp)
+	mods, _ := filepath.Glob(filepath.Join(dir, "kernel", "amd64", "*.ko"))
+	later := time.Now().Add(time.Minute)
+	os.Chtimes(mods[0], later, later)
+	for i := 0; i < 2; i++ {
+		res, _ := run(t, o)
+		if res.Read != 1 || !res.Reused {
+			t.Errorf("run %d after touching one module: read %d, reused %v", i, res.Read, res.Reused)
+		}
+	}
+	if after, _ := os.ReadFile(cp); !bytes.Equal(before, after) {
+		t.Errorf("cache rewritten for one touched module")
+	}
+	out := t.TempDir()
+	run(t, depmod.Options{BaseDir: root, OutDir: out, Release: rel})
+	want, got := readAll(t, filepath.Join(out, "lib", "modules", rel)), readAll(t, dir)
+	for _, f := range depmod.Files {
+		if !bytes.Equal(got[f], want[f]) {
+			t.Errorf("%s differs from a clean run", f)
+		}
+	}
+}

@@ -107,6 +107,7 @@ func (r *run) searchDir(d *os.File, base string, depth int) {
 		path := base + name
 		t := de.Type()
 		isDir := false
+		var sys *syscall.Stat_t // the followed stat of a symlink, when taken
 		switch {
 		case t.IsRegular():
 		case t.IsDir():
@@ -117,6 +118,7 @@ func (r *run) searchDir(d *os.File, base string, depth int) {
 				r.log.errf("fstatat(%d, %s): %s\n", 3+depth, name, strerror(err))
 				continue
 			}
+			sys, _ = st.Sys().(*syscall.Stat_t)
 			switch {
 			case st.Mode().IsRegular():
 			case st.IsDir():
@@ -136,7 +138,10 @@ func (r *run) searchDir(d *os.File, base string, depth int) {
 			sub.Close()
 			continue
 		}
-		r.searchFile(base, name, path)
+		if m := r.searchFile(base, name, path); m != nil && sys != nil && r.opt.Cache {
+			// A symlink was stat'ed to follow it: that is the cache key.
+			m.key, m.hasKey = keyOf(sys), true
+		}
 	}
 }
 
@@ -157,18 +162,18 @@ func unixType(m fs.FileMode) uint32 {
 }
 
 // searchFile is depmod_modules_search_file.
-func (r *run) searchFile(base, name, path string) {
+func (r *run) searchFile(base, name, path string) *mod {
 	if !hasKmodExt(name) {
-		return
+		return nil
 	}
 	modname := modindex.ModnameNormalize(name)
 	if old := r.byName[modname]; old != nil {
 		if r.higherPriority(old, len(base), len(modname), path) {
-			return
+			return nil
 		}
 		delete(r.byName, modname)
 	}
-	r.addModule(path)
+	return r.addModule(path)
 }
 
 // isPathStartsWith is depmod_is_path_starts_with.
