@@ -29,7 +29,17 @@ func TestDepmodCompat34(t *testing.T) {
 	writeFile(t, filepath.Join(d, "kernel/fs/weak2.ko"), synthModule("weak2", nil, nil, "weakdep=weak"))
 	// Duplicates in modules.order: kmod 30 takes the last line, kmod 34 the first.
 	writeFile(t, filepath.Join(d, "modules.order"), []byte("kernel/fs/top.ko\nkernel/fs/weak2.ko\nkernel/fs/base.ko\nkernel/fs/mid.ko\nkernel/fs/top.ko\nkernel/fs/weak.ko\nkernel/fs/weak2.ko\nkernel/fs/gone.ko\n"))
-	fx := fixtureTree(t)
+	// The fixtures the committed kmod 34 output was made from (a fixed
+	// list: fixtures added later do not change this tree).
+	fx := depmodTree{name: "testdata", root: t.TempDir(), rel: "6.1.0-test"}
+	src := filepath.Join(repoRoot(t), "testdata", "modules")
+	for _, f := range strings.Fields(compat34Fixtures) {
+		dst := filepath.Join(fx.root, "lib", "modules", fx.rel, "kernel", f)
+		os.MkdirAll(filepath.Dir(dst), 0o755)
+		if err := os.Symlink(filepath.Join(src, f), dst); err != nil {
+			t.Fatal(err)
+		}
+	}
 	trees := []depmodTree{{name: "synth", root: synthRoot, rel: synthRel}, fx}
 	empty := t.TempDir()
 	for _, tr := range trees {
@@ -94,3 +104,13 @@ func TestDepmodCompat34(t *testing.T) {
 		})
 	}
 }
+
+const compat34Fixtures = `amd64-6.12/crc7.ko.xz amd64-6.12/ums-realtek.ko.xz amd64/built/kmsdata.ko
+amd64/built/kmsdebug.ko amd64/built/kmsuser.ko amd64/crc7.ko amd64/e1000e.ko amd64/lrw.ko amd64/nvram.ko
+amd64/ums-realtek.ko amd64/usb-storage.ko arm64/crc7.ko arm64/lrw.ko arm64/ums-realtek.ko armhf/crc7.ko
+armhf/lrw.ko armhf/ums-realtek.ko i386/crc7.ko i386/lrw.ko i386/nvram.ko i386/ums-realtek.ko
+loong64/crc-itu-t.ko.xz loong64/e1000e.ko.xz loong64/lrw.ko.xz loong64/ums-realtek.ko.xz
+mips64el/crc-itu-t.ko mips64el/crc7.ko mips64el/e1000e.ko mips64el/lrw.ko mips64el/ums-realtek.ko
+ppc64el/crc7.ko ppc64el/lrw.ko ppc64el/ums-realtek.ko riscv64/crc-itu-t.ko.xz riscv64/crc7.ko.xz
+riscv64/e1000e.ko.xz riscv64/lrw.ko.xz riscv64/ums-realtek.ko.xz s390x/crc7.ko s390x/lrw.ko
+s390x/ums-realtek.ko`
