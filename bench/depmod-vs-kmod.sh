@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
 # Times kmod's depmod and `kmodscope depmod` in the same run, each on its own
-# symlink-farm copy of the same tree, alternating RUNS times (default 3),
-# checks that both wrote identical files, and prints the median wall times,
-# the ratio kmodscope/kmod and both peak RSS values. Then, with --cache: one
-# cold run to fill the cache, `touch` of one module, and a warm rerun, timed
-# against kmod's rerun after the same touch.
+# symlink-farm copy of the same tree, alternating RUNS times (default 3), and
+# checks after every round that both wrote identical index files. Prints,
+# for both tools, the median wall time and the peak RSS (GNU time -v) of:
+#
+#   cold        a full run (kmodscope without its cache file)
+#   warm-touch  a rerun after touching one module (mtime now); kmod has no
+#               cache, so its rerun is a full run again
+#
+# and the ratios kmodscope/kmod, for wall time and for CPU time (user+sys,
+# less sensitive to a loaded machine).
 #
 # usage: bench/depmod-vs-kmod.sh TREE [RUNS]   (e.g. /var/cache/kmodscope/deb-6.1-amd64)
 set -euo pipefail
@@ -18,43 +23,50 @@ tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 for d in kmod ks; do
 	mkdir -p "$tmp/$d/lib/modules"
 	cp -as "$tree/lib/modules/$rel" "$tmp/$d/lib/modules/"
-	rm -f "$tmp/$d/lib/modules/$rel"/modules.{dep,alias,softdep,symbols,devname}{,.bin} \
-		"$tmp/$d/lib/modules/$rel"/modules.builtin{,.alias}.bin
+	rm -f "$tmp/$d/lib/modules/$rel"/modules.{dep,alias,softdep,symbols,devname,weakdep}{,.bin} \
+		"$tmp/$d/lib/modules/$rel"/modules.builtin{,.alias}.bin "$tmp/$d/lib/modules/$rel"/modules.kmodscope-cache
 done
 n=$(find -L "$tmp/kmod/lib/modules/$rel" -type f \( -name '*.ko' -o -name '*.ko.xz' -o -name '*.ko.zst' \) | wc -l)
-run() { # run NAME CMD...: appends "seconds maxrss_kb" to $tmp/NAME.times
-	local name=$1; shift
-	/usr/bin/time -f "%e %M" -o "$tmp/t" "$@" > /dev/null 2>&1
-	cat "$tmp/t" >> "$tmp/$name.times"
+# The module touched: a private copy in both farms (the shared tree is not touched).
+one=$(cd "$tmp/ks/lib/modules/$rel" && find kernel -name '*.ko*' | sort | sed -n 1p)
+for d in kmod ks; do cp --remove-destination "$(readlink -f "$tmp/$d/lib/modules/$rel/$one")" "$tmp/$d/lib/modules/$rel/$one"; done
+
+timed() { # timed NAME CMD...: appends "seconds maxrss_kb" to $tmp/NAME
+	local name=$1 t0 t1; shift
+	t0=$(date +%s%N)
+	LC_ALL=C /usr/bin/time -v -o "$tmp/t" "$@" > /dev/null 2> "$tmp/err" || { cat "$tmp/err" >&2; exit 1; }
+	t1=$(date +%s%N)
+	awk -v ns=$((t1 - t0)) -F': ' '/Maximum resident set size/{m=$2} /(User|System) time \(seconds\)/{c+=$2}
+		END{printf "%.3f %s %.2f\n", ns/1e9, m, c}' "$tmp/t" >> "$tmp/$name"
+}
+same() {
+	for f in "$tmp/kmod/lib/modules/$rel"/modules.*; do
+		b=$(basename "$f")
+		case $b in modules.order|modules.builtin|modules.builtin.modinfo) continue;; esac
+		cmp -s "$f" "$tmp/ks/lib/modules/$rel/$b" || { echo "DIFFERENT ($1): $b" >&2; exit 1; }
+	done
 }
 for i in $(seq "$runs"); do
-	run kmod "$depmod" -b "$tmp/kmod" "$rel"
-	run ks "$tmp/kmodscope" depmod -b "$tmp/ks" "$rel"
+	rm -f "$tmp/ks/lib/modules/$rel/modules.kmodscope-cache"
+	timed kmod.cold "$depmod" -b "$tmp/kmod" "$rel"
+	timed ks.cold "$tmp/kmodscope" depmod -b "$tmp/ks" "$rel"
+	same cold
+	touch "$tmp/kmod/lib/modules/$rel/$one" "$tmp/ks/lib/modules/$rel/$one"
+	timed kmod.warm "$depmod" -b "$tmp/kmod" "$rel"
+	timed ks.warm "$tmp/kmodscope" depmod -b "$tmp/ks" "$rel"
+	same warm-touch
 done
-for f in "$tmp/kmod/lib/modules/$rel"/modules.*; do
-	b=$(basename "$f")
-	case $b in modules.order|modules.builtin|modules.builtin.modinfo) continue;; esac
-	cmp -s "$f" "$tmp/ks/lib/modules/$rel/$b" || { echo "DIFFERENT: $b" >&2; exit 1; }
-done
+"$tmp/kmodscope" depmod --json -b "$tmp/ks" "$rel" > "$tmp/warm.json"
 median() { sort -n | awk '{a[NR]=$1} END{print a[int((NR+1)/2)]}'; }
-kt=$(cut -d' ' -f1 "$tmp/kmod.times" | median); st=$(cut -d' ' -f1 "$tmp/ks.times" | median)
-km=$(cut -d' ' -f2 "$tmp/kmod.times" | sort -n | tail -1); sm=$(cut -d' ' -f2 "$tmp/ks.times" | sort -n | tail -1)
-echo "tree: $tree ($rel), $n modules, $runs runs each, $(nproc) cores, load $(cut -d' ' -f1 /proc/loadavg)"
-echo "kmod depmod:      ${kt} s (median), peak RSS ${km} KB"
-echo "kmodscope depmod: ${st} s (median), peak RSS ${sm} KB"
-echo "ratio kmodscope/kmod: $(awk -v a="$st" -v b="$kt" 'BEGIN{printf "%.2f", a/b}')x (all index files identical)"
-
-# Incremental: fill the cache, replace one module's symlink by a copy (a new
-# inode; the shared tree is not touched), time the warm rerun.
-"$tmp/kmodscope" depmod --cache -b "$tmp/ks" "$rel" > /dev/null 2>&1
-one=$(find "$tmp/ks/lib/modules/$rel/kernel" -name '*.ko*' -print -quit)
-cp --remove-destination "$(readlink -f "$one")" "$one"
-/usr/bin/time -f "%e" -o "$tmp/kt" "$depmod" -b "$tmp/kmod" "$rel" > /dev/null 2>&1
-/usr/bin/time -f "%e" -o "$tmp/st" "$tmp/kmodscope" depmod --cache --json -b "$tmp/ks" "$rel" > "$tmp/warm.json" 2>/dev/null
-for f in "$tmp/kmod/lib/modules/$rel"/modules.*; do
-	b=$(basename "$f")
-	case $b in modules.order|modules.builtin|modules.builtin.modinfo) continue;; esac
-	cmp -s "$f" "$tmp/ks/lib/modules/$rel/$b" || { echo "DIFFERENT after --cache: $b" >&2; exit 1; }
+col() { cut -d' ' -f"$2" "$tmp/$1" | median; }
+peak() { cut -d' ' -f2 "$tmp/$1" | sort -n | tail -1; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.3f", a/b}'; }
+echo "tree: $tree ($rel), $n modules, $runs runs each, $(nproc) cores, load $(cut -d' ' -f1 /proc/loadavg), $("$depmod" --version | head -1)"
+printf '%-12s %10s %12s %8s   %10s %14s %9s   %12s %16s\n' "" "kmod s" "kmodscope s" "ratio" "kmod CPU s" "kmodscope CPU" "CPU ratio" "kmod RSS KB" "kmodscope RSS KB"
+for p in cold warm; do
+	k=$(col kmod.$p 1); s=$(col ks.$p 1); kc=$(col kmod.$p 3); sc=$(col ks.$p 3)
+	printf '%-12s %10s %12s %7sx   %10s %14s %8sx   %12s %16s\n' "$p$([ $p = warm ] && echo -touch)" "$k" "$s" "$(ratio "$s" "$k")" \
+		"$kc" "$sc" "$(ratio "$sc" "$kc")" "$(peak kmod.$p)" "$(peak ks.$p)"
 done
-kt=$(cat "$tmp/kt"); st=$(cat "$tmp/st")
-echo "after replacing one module: kmod ${kt} s, kmodscope --cache ${st} s ($(grep -E '"(read|cached)"' "$tmp/warm.json" | tr -d ' \n')), ratio $(awk -v a="$st" -v b="$kt" 'BEGIN{printf "%.3f", a/b}')x"
+echo "(wall: median elapsed; CPU: median user+sys; RSS: peak, GNU time -v)"
+echo "all index files identical after every run; last rerun: $(grep -E '"(read|cached|reused)"' "$tmp/warm.json" | tr -d ' \n')"

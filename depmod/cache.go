@@ -2,32 +2,39 @@ package depmod
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"os"
+	"strconv"
+	"strings"
 	"syscall"
+	"unsafe"
 
 	"github.com/kmodscope/kmodscope/ko"
 )
 
 // The incremental cache keeps, per module file, the facts depmod reads from
-// it (exports with CRCs, the alias and softdep .modinfo entries, imports
-// with CRCs and binding, or the read error), keyed by path, device, inode,
-// size, mtime and ctime in nanoseconds. A file whose key is unchanged is
-// not opened again; everything after reading runs in full on every run, so
-// the output is always that of a clean run.
+// it (exports with CRCs, the alias, softdep and weakdep .modinfo entries,
+// imports with CRCs and binding, or the read error), keyed by path, device,
+// inode, size, mtime and ctime in nanoseconds. A file whose key is
+// unchanged is not opened again; everything after reading runs in full on
+// every run, so the output is always that of a clean run.
 //
-// Layout: "KMSDEPC1", u32 entry count, the entries, then the SHA-256 of all
-// preceding bytes. Integers are little-endian; strings are a u32 length and
-// the bytes. A file that is short, foreign, corrupt or fails its checksum
-// is ignored with a warning and rewritten.
+// Layout: "KMSDEPC4", the header string (cache format, kmodscope version
+// and the options that change what is read, see cacheHeader), u32 entry
+// count, the entries (path, key, SHA-256 of the facts, facts as a string), the memo of
+// the last run (u8 0, or u8 1, its input digest, messages and the SHA-256
+// of each index file), then the CRC-32C of all preceding bytes. Integers are little-endian;
+// strings are a u32 length and the bytes. A file that is short, foreign,
+// corrupt, fails its checksum or has another header is ignored with one
+// warning and rewritten.
 
 // CacheName is the cache file's name in the output directory.
 const CacheName = "modules.kmodscope-cache"
 
-const cacheMagic = "KMSDEPC1"
+const cacheMagic = "KMSDEPC4"
 
 type fileKey struct {
 	dev, ino             uint64
@@ -39,11 +46,15 @@ func statKey(path string) (fileKey, bool) {
 	if err := syscall.Stat(path, &st); err != nil {
 		return fileKey{}, false
 	}
+	return keyOf(&st), true
+}
+
+func keyOf(st *syscall.Stat_t) fileKey {
 	return fileKey{
 		dev: uint64(st.Dev), ino: uint64(st.Ino), size: st.Size,
 		mtime:   st.Mtim.Sec*1e9 + st.Mtim.Nsec,
 		ctimeNs: st.Ctim.Sec*1e9 + st.Ctim.Nsec,
-	}, true
+	}
 }
 
 type cacheEntry struct {
@@ -83,6 +94,13 @@ func (e *cacheEntry) apply(m *mod) {
 	}
 }
 
+// cacheHeader names what the cached facts depend on besides the file: the
+// format, the kmodscope version (its readers may change) and --max-size
+// (which decides whether a large module is an error).
+func (r *run) cacheHeader() string {
+	return fmt.Sprintf("kmodscope depmod cache; version %s; max-size %d", r.opt.Version, r.opt.MaxSize)
+}
+
 type encoder struct{ b []byte }
 
 func (w *encoder) u8(v uint8)   { w.b = append(w.b, v) }
@@ -90,57 +108,113 @@ func (w *encoder) u32(v uint32) { w.b = binary.LittleEndian.AppendUint32(w.b, v)
 func (w *encoder) u64(v uint64) { w.b = binary.LittleEndian.AppendUint64(w.b, v) }
 func (w *encoder) str(s string) { w.u32(uint32(len(s))); w.b = append(w.b, s...) }
 
-func encodeCache(paths []string, entries []*cacheEntry) []byte {
-	size := 64
-	for i, e := range entries {
-		size += len(paths[i]) + len(e.detail) + 80 + 24*len(e.exports) + 48*len(e.info) + 32*len(e.imports)
+// encodeFacts encodes an entry's facts (everything but path and key).
+func encodeFacts(e *cacheEntry) []byte {
+	w := &encoder{b: make([]byte, 0, 64+len(e.detail)+24*len(e.exports)+48*len(e.info)+32*len(e.imports))}
+	var fl uint8
+	if e.noExports {
+		fl |= 1
+	}
+	w.u8(fl)
+	w.str(e.errno)
+	w.str(e.detail)
+	w.u32(uint32(len(e.exports)))
+	for _, s := range e.exports {
+		w.str(s.Name)
+		w.u64(s.CRC)
+	}
+	w.u32(uint32(len(e.info)))
+	for _, kv := range e.info {
+		w.str(kv.Key)
+		w.str(kv.Value)
+	}
+	w.u32(uint32(len(e.imports)))
+	for _, im := range e.imports {
+		w.str(im.Name)
+		w.u64(im.CRC)
+		var f uint8
+		if im.Weak {
+			f |= 1
+		}
+		if im.HasCRC {
+			f |= 2
+		}
+		if im.InSymtab {
+			f |= 4
+		}
+		w.u8(f)
+	}
+	return w.b
+}
+
+// memo records what a run wrote after reading the modules, so that a
+// later run with the same inputs (digest: the settings, the depmod.d
+// configuration, modules.order and the builtin files, and every module's
+// path and facts in module order) reuses it instead of recomputing: the
+// messages printed from then on, and the SHA-256 of each index file, which
+// must still be on disk with exactly those bytes.
+type memo struct {
+	digest [32]byte
+	log    string
+	files  []memoFile
+}
+
+type memoFile struct {
+	name string
+	sum  [32]byte
+}
+
+// rawEntry is a decoded cache entry whose facts are still encoded.
+type rawEntry struct {
+	key   fileKey
+	sum   [32]byte // SHA-256 of facts
+	facts string
+}
+
+type cacheFile struct {
+	header  string
+	entries map[string]rawEntry
+	memo    *memo // nil when absent
+}
+
+func encodeCache(c *cacheFile, paths []string) []byte {
+	size := 64 + len(c.header)
+	for _, p := range paths {
+		size += len(p) + 48 + len(c.entries[p].facts)
+	}
+	if c.memo != nil {
+		size += 64 + len(c.memo.log) + 64*len(c.memo.files)
 	}
 	w := &encoder{b: append(make([]byte, 0, size), cacheMagic...)}
-	w.u32(uint32(len(entries)))
-	for i, e := range entries {
-		w.str(paths[i])
+	w.str(c.header)
+	w.u32(uint32(len(paths)))
+	for _, p := range paths {
+		e := c.entries[p]
+		w.str(p)
 		w.u64(e.key.dev)
 		w.u64(e.key.ino)
 		w.u64(uint64(e.key.size))
 		w.u64(uint64(e.key.mtime))
 		w.u64(uint64(e.key.ctimeNs))
-		var fl uint8
-		if e.noExports {
-			fl |= 1
-		}
-		w.u8(fl)
-		w.str(e.errno)
-		w.str(e.detail)
-		w.u32(uint32(len(e.exports)))
-		for _, s := range e.exports {
-			w.str(s.Name)
-			w.u64(s.CRC)
-		}
-		w.u32(uint32(len(e.info)))
-		for _, kv := range e.info {
-			w.str(kv.Key)
-			w.str(kv.Value)
-		}
-		w.u32(uint32(len(e.imports)))
-		for _, im := range e.imports {
-			w.str(im.Name)
-			w.u64(im.CRC)
-			var f uint8
-			if im.Weak {
-				f |= 1
-			}
-			if im.HasCRC {
-				f |= 2
-			}
-			if im.InSymtab {
-				f |= 4
-			}
-			w.u8(f)
-		}
+		w.b = append(w.b, e.sum[:]...)
+		w.str(e.facts)
 	}
-	sum := sha256.Sum256(w.b)
-	return append(w.b, sum[:]...)
+	if m := c.memo; m != nil {
+		w.u8(1)
+		w.b = append(w.b, m.digest[:]...)
+		w.str(m.log)
+		w.u32(uint32(len(m.files)))
+		for _, f := range m.files {
+			w.str(f.name)
+			w.b = append(w.b, f.sum[:]...)
+		}
+	} else {
+		w.u8(0)
+	}
+	return binary.LittleEndian.AppendUint32(w.b, crc32.Checksum(w.b, castagnoli))
 }
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 type decoder struct {
 	b   []byte
@@ -199,6 +273,12 @@ func (d *decoder) str(what string) string {
 	return d.s[d.off-int(n) : d.off]
 }
 
+func (d *decoder) skip(n int, what string) {
+	if d.need(n, what) {
+		d.off += n
+	}
+}
+
 // count reads a list length and checks that the rest of the file can hold
 // that many items of at least min bytes each.
 func (d *decoder) count(min int, what string) int {
@@ -210,37 +290,92 @@ func (d *decoder) count(min int, what string) int {
 	return int(n)
 }
 
-// decodeCache parses a cache file into entries by path.
-func decodeCache(data []byte) (map[string]*cacheEntry, error) {
-	if len(data) < len(cacheMagic)+4+sha256.Size || !bytes.HasPrefix(data, []byte(cacheMagic)) {
-		return nil, errors.New("not a kmodscope depmod cache")
+// facts decodes (e != nil) or only checks (e == nil) one entry's facts.
+func (d *decoder) facts(e *cacheEntry) {
+	fl := d.u8("flags")
+	errno, detail := d.str("errno"), d.str("detail")
+	if e != nil {
+		e.noExports, e.errno, e.detail = fl&1 != 0, errno, detail
 	}
-	body := data[:len(data)-sha256.Size]
-	if sum := sha256.Sum256(body); !bytes.Equal(sum[:], data[len(body):]) {
-		return nil, errors.New("checksum mismatch")
+	for j, k := 0, d.count(12, "exports"); j < k && d.err == nil; j++ {
+		name, crc := d.str("export"), d.u64("crc")
+		if e != nil {
+			e.exports = append(e.exports, ko.KmodSymbol{Name: name, CRC: crc})
+		}
 	}
-	d := &decoder{b: body, s: string(body), off: len(cacheMagic)}
-	n := d.count(4+40+1+8+12, "entries")
-	out := make(map[string]*cacheEntry, n)
-	for i := 0; i < n && d.err == nil; i++ {
-		path := d.str("path")
-		e := &cacheEntry{}
-		e.key = fileKey{dev: d.u64("dev"), ino: d.u64("ino"), size: int64(d.u64("size")), mtime: int64(d.u64("mtime")), ctimeNs: int64(d.u64("ctime"))}
-		e.noExports = d.u8("flags")&1 != 0
-		e.errno, e.detail = d.str("errno"), d.str("detail")
-		for j, k := 0, d.count(12, "exports"); j < k && d.err == nil; j++ {
-			e.exports = append(e.exports, ko.KmodSymbol{Name: d.str("export"), CRC: d.u64("crc")})
+	for j, k := 0, d.count(8, "modinfo"); j < k && d.err == nil; j++ {
+		key, val := d.str("key"), d.str("value")
+		if e != nil {
+			e.info = append(e.info, ko.KV{Key: key, Value: val})
 		}
-		for j, k := 0, d.count(8, "modinfo"); j < k && d.err == nil; j++ {
-			e.info = append(e.info, ko.KV{Key: d.str("key"), Value: d.str("value")})
-		}
-		for j, k := 0, d.count(13, "imports"); j < k && d.err == nil; j++ {
-			im := ko.Import{Name: d.str("import"), CRC: d.u64("crc")}
-			f := d.u8("import flags")
+	}
+	for j, k := 0, d.count(13, "imports"); j < k && d.err == nil; j++ {
+		im := ko.Import{Name: d.str("import"), CRC: d.u64("crc")}
+		f := d.u8("import flags")
+		if e != nil {
 			im.Weak, im.HasCRC, im.InSymtab = f&1 != 0, f&2 != 0, f&4 != 0
 			e.imports = append(e.imports, im)
 		}
-		out[path] = e
+	}
+}
+
+// decodeFacts decodes one entry's facts.
+func decodeFacts(facts string) (*cacheEntry, error) {
+	e := &cacheEntry{}
+	d := &decoder{b: []byte(facts), s: facts}
+	d.facts(e)
+	if d.err == nil && d.off != len(facts) {
+		d.err = fmt.Errorf("%d trailing bytes", len(facts)-d.off)
+	}
+	if d.err != nil {
+		return nil, d.err
+	}
+	return e, nil
+}
+
+// decodeCache parses a cache file. Entries' facts are left encoded
+// (decodeFacts decodes them when needed, and a run that finds them
+// malformed reads the module instead).
+func decodeCache(data []byte) (*cacheFile, error) {
+	if len(data) < len(cacheMagic)+4+1+4 || !bytes.HasPrefix(data, []byte(cacheMagic)) {
+		return nil, errors.New("not a kmodscope depmod cache")
+	}
+	body := data[:len(data)-4]
+	if crc32.Checksum(body, castagnoli) != binary.LittleEndian.Uint32(data[len(body):]) {
+		return nil, errors.New("checksum mismatch")
+	}
+	// The strings decoded share data's bytes, which nothing changes after.
+	d := &decoder{b: body, s: unsafe.String(&body[0], len(body)), off: len(cacheMagic)}
+	c := &cacheFile{header: d.str("header")}
+	n := d.count(4+40+32+4, "entries")
+	c.entries = make(map[string]rawEntry, n)
+	for i := 0; i < n && d.err == nil; i++ {
+		path := d.str("path")
+		var e rawEntry
+		e.key = fileKey{dev: d.u64("dev"), ino: d.u64("ino"), size: int64(d.u64("size")), mtime: int64(d.u64("mtime")), ctimeNs: int64(d.u64("ctime"))}
+		if d.need(32, "facts sum") {
+			copy(e.sum[:], d.b[d.off:])
+			d.off += 32
+		}
+		e.facts = d.str("facts")
+		c.entries[path] = e
+	}
+	if d.u8("memo flag") == 1 {
+		m := &memo{}
+		if d.need(32, "memo digest") {
+			copy(m.digest[:], d.b[d.off:])
+			d.off += 32
+		}
+		m.log = d.str("memo messages")
+		for j, k := 0, d.count(36, "memo files"); j < k && d.err == nil; j++ {
+			f := memoFile{name: d.str("memo file")}
+			if d.need(32, "memo file sum") {
+				copy(f.sum[:], d.b[d.off:])
+				d.off += 32
+			}
+			m.files = append(m.files, f)
+		}
+		c.memo = m
 	}
 	if d.err == nil && d.off != len(body) {
 		d.err = fmt.Errorf("%d trailing bytes", len(body)-d.off)
@@ -248,13 +383,13 @@ func decodeCache(data []byte) (map[string]*cacheEntry, error) {
 	if d.err != nil {
 		return nil, d.err
 	}
-	return out, nil
+	return c, nil
 }
 
 func (r *run) cachePath() string { return r.outdir + "/" + CacheName }
 
-// loadCache reads the cache; problems give a warning and an empty cache.
-func (r *run) loadCache() map[string]*cacheEntry {
+// loadCache reads the cache; problems give a warning and no cache.
+func (r *run) loadCache() *cacheFile {
 	data, err := os.ReadFile(r.cachePath())
 	if err != nil {
 		if !errors.Is(err, os.ErrNotExist) {
@@ -263,6 +398,9 @@ func (r *run) loadCache() map[string]*cacheEntry {
 		return nil
 	}
 	c, err := decodeCache(data)
+	if err == nil && c.header != r.cacheHeader() {
+		err = fmt.Errorf("written with other settings (%q, now %q)", c.header, r.cacheHeader())
+	}
 	if err != nil {
 		r.log.warnf("ignoring cache %s: %v\n", r.cachePath(), err)
 		return nil
@@ -270,22 +408,24 @@ func (r *run) loadCache() map[string]*cacheEntry {
 	return c
 }
 
-// saveCache writes the facts of every module through a temporary file.
-func (r *run) saveCache() {
+// saveCache writes the facts of every module, and the memo of this run
+// (nil for none), through a temporary file.
+func (r *run) saveCache(m *memo) {
+	c := &cacheFile{header: r.cacheHeader(), entries: make(map[string]rawEntry, len(r.mods)), memo: m}
 	var paths []string
-	var entries []*cacheEntry
 	for _, m := range r.mods {
 		if !m.hasKey {
 			continue
 		}
 		paths = append(paths, m.path)
-		entries = append(entries, entryOf(m))
+		c.entries[m.path] = rawEntry{m.key, m.factsSum, m.facts}
 	}
-	data := encodeCache(paths, entries)
+	data := encodeCache(c, paths)
 	if err := os.MkdirAll(r.outdir, 0o755); err != nil {
 		r.log.warnf("could not write cache %s: %s\n", r.cachePath(), strerror(err))
 		return
 	}
+	r.removeStaleCacheTemps()
 	tmp := fmt.Sprintf("%s.%d", r.cachePath(), os.Getpid())
 	if err := os.WriteFile(tmp, data, 0o644); err != nil {
 		os.Remove(tmp)
@@ -295,5 +435,27 @@ func (r *run) saveCache() {
 	if err := os.Rename(tmp, r.cachePath()); err != nil {
 		os.Remove(tmp)
 		r.log.warnf("could not write cache %s: %s\n", r.cachePath(), strerror(err))
+	}
+}
+
+// removeStaleCacheTemps deletes CacheName.PID files left by killed runs
+// whose process is gone. They are never read as a cache.
+func (r *run) removeStaleCacheTemps() {
+	ents, err := os.ReadDir(r.outdir)
+	if err != nil {
+		return
+	}
+	for _, e := range ents {
+		rest, ok := strings.CutPrefix(e.Name(), CacheName+".")
+		if !ok {
+			continue
+		}
+		pid, err := strconv.Atoi(rest)
+		if err != nil || pid <= 0 || pid == os.Getpid() {
+			continue
+		}
+		if syscall.Kill(pid, 0) == syscall.ESRCH {
+			os.Remove(r.outdir + "/" + e.Name())
+		}
 	}
 }

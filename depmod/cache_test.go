@@ -1,31 +1,45 @@
 package depmod
 
 import (
-	"encoding/binary"
+	"sort"
 	"testing"
 
 	"github.com/kmodscope/kmodscope/ko"
 )
 
-// FuzzDecodeCache: the cache decoder never panics, and whatever it accepts
-// re-encodes to the same bytes.
+// FuzzDecodeCache: the cache decoder never panics, whatever it accepts
+// re-encodes to the same bytes, and the facts it checked decode.
 func FuzzDecodeCache(f *testing.F) {
 	e := &cacheEntry{key: fileKey{1, 2, 3, 4, 5}, exports: []ko.KmodSymbol{{Name: "foo", CRC: 7}},
 		info: []ko.KV{{Key: "alias", Value: "pci:v*"}}, imports: []ko.Import{{Name: "bar", CRC: 9, Weak: true, HasCRC: true}}}
-	f.Add(encodeCache([]string{"/a/b.ko"}, []*cacheEntry{e}))
-	f.Add(encodeCache(nil, nil))
+	c := &cacheFile{header: "h", entries: map[string]rawEntry{"/a/b.ko": {e.key, [32]byte{1}, string(encodeFacts(e))}}}
+	f.Add(encodeCache(c, []string{"/a/b.ko"}))
+	c.memo = &memo{log: "depmod: WARNING: x\n", files: []memoFile{{name: "modules.dep"}}}
+	f.Add(encodeCache(c, []string{"/a/b.ko"}))
+	f.Add(encodeCache(&cacheFile{}, nil))
 	f.Add([]byte(cacheMagic))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		c, err := decodeCache(data)
 		if err != nil {
 			return
 		}
-		if len(c) == 1 && binary.LittleEndian.Uint32(data[len(cacheMagic):]) == 1 {
-			for p, e := range c {
-				if got := encodeCache([]string{p}, []*cacheEntry{e}); string(got) != string(data) {
-					t.Fatalf("re-encoding differs")
-				}
+		var paths []string
+		for p, e := range c.entries {
+			paths = append(paths, p)
+			d, err := decodeFacts(e.facts)
+			if err != nil {
+				continue
 			}
+			if got := encodeFacts(d); string(got) != e.facts {
+				t.Fatalf("facts of %q re-encode differently", p)
+			}
+		}
+		if len(paths) > 1 {
+			return // the order of entries is not kept
+		}
+		sort.Strings(paths)
+		if got := encodeCache(c, paths); string(got) != string(data) {
+			t.Fatalf("re-encoding differs")
 		}
 	})
 }

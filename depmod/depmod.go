@@ -15,6 +15,9 @@ package depmod
 
 import (
 	"bufio"
+	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -24,6 +27,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/kmodscope/kmodscope/compression"
 	"github.com/kmodscope/kmodscope/elfx"
@@ -48,10 +52,17 @@ type Options struct {
 	Quick       bool     // -A: do nothing when no module is newer than modules.dep
 	Files       []string // explicit module paths (absolute); nil means all (-a)
 	Preorder    bool     // write kmod 34's pre-order .bin layout instead of kmod 30's
+	// Compat is the kmod version whose output is written: 30 (or 0) for
+	// kmod 30, 34 for kmod 34 (pre-order .bin layout, modules.weakdep, the
+	// first modules.order line naming a module decides its place).
+	Compat int
 	// Cache keeps per-module facts in CacheName next to the indexes and
 	// re-reads only modules whose path, device, inode, size, mtime or
 	// ctime changed. The output is the same as without it.
 	Cache bool
+	// Version is recorded in the cache: a cache written by another
+	// version is ignored.
+	Version string
 
 	Stdout io.Writer // -n output and -v lines; nil discards
 	Stderr io.Writer // kmod-style messages; nil discards
@@ -73,6 +84,7 @@ type Result struct {
 	Cycles   int      // modules in dependency cycles (nothing written then)
 	Read     int      // module files opened and read
 	Cached   int      // modules whose facts came from the cache (Options.Cache)
+	Reused   bool     // the modules' facts and every other input were those of the cached run: its index files were kept
 }
 
 // ErrFailed is returned (wrapped) when depmod exits with status 1; the
@@ -125,10 +137,13 @@ type mod struct {
 	// Facts read from the file.
 	exports   []ko.KmodSymbol
 	exportErr error
-	info      []ko.KV // alias and softdep entries of .modinfo, in order
+	info      []ko.KV // alias, softdep and weakdep entries of .modinfo, in order
 	imports   []ko.Import
 	key       fileKey
 	hasKey    bool
+	facts     string   // the facts, encoded as in the cache (with Options.Cache)
+	factsSum  [32]byte // their SHA-256
+	fromCache bool     // facts came from the cache and are not decoded yet
 }
 
 type symbol struct {
@@ -148,6 +163,9 @@ type run struct {
 	symbols      map[string]*symbol
 	checkSymvers bool
 	printUnknown bool
+	cache        *cacheFile // the cache read, nil if none
+	outNames     []string   // the files output generated, in order
+	outContents  [][]byte   // and their contents
 }
 
 // Run indexes the tree described by o. On failure it returns an error
@@ -169,6 +187,9 @@ func Run(o *Options) (*Result, error) {
 	}
 	defer r.log.w.Flush()
 	defer r.out.Flush()
+	if o.Compat != 0 && o.Compat != 30 && o.Compat != 34 {
+		return nil, fmt.Errorf("%w: unsupported --compat %d (30 or 34)", ErrFailed, o.Compat)
+	}
 	if !isVersionNumber(o.Release) {
 		r.log.errf("Bad version passed %s\n", o.Release)
 		return nil, fmt.Errorf("%w: bad version %q", ErrFailed, o.Release)
@@ -233,15 +254,149 @@ func Run(o *Options) (*Result, error) {
 	r.sortModules()
 	res.Modules = len(r.mods)
 	res.Read, res.Cached = r.readModules()
+	saveCache := o.Cache && !o.DryRun
+	useMemo := saveCache && r.memoable()
+	var digest [32]byte
+	if useMemo {
+		digest = r.inputsDigest()
+		if written, ok := r.replayMemo(digest); ok {
+			res.Written, res.Reused = written, true
+			// Rewriting the whole cache for the new keys of a few modules
+			// whose facts did not change costs more than reading them
+			// again next time: the cache is rewritten when more than 1% of
+			// the modules were read, or modules came or went.
+			if res.Read > len(r.mods)/100 || len(r.cache.entries) != len(r.mods) {
+				r.saveCache(r.cache.memo)
+			}
+			return res, nil
+		}
+	}
+	var bad []*mod
+	for _, m := range r.mods {
+		if m.fromCache {
+			e, err := decodeFacts(m.facts)
+			if err != nil {
+				bad = append(bad, m)
+				continue
+			}
+			e.apply(m)
+		}
+	}
+	if len(bad) > 0 {
+		// Malformed facts under a valid checksum: never trusted, read again.
+		r.log.warnf("ignoring %d malformed entries of cache %s\n", len(bad), r.cachePath())
+		r.readFiles(bad)
+		for _, m := range bad {
+			m.fromCache = false
+			m.facts = string(encodeFacts(entryOf(m)))
+			m.factsSum = sha256.Sum256([]byte(m.facts))
+		}
+		res.Read += len(bad)
+		res.Cached -= len(bad)
+	}
+	// With the memo, what is printed from here on is recorded.
+	var capture bytes.Buffer
+	orig := r.log.w
+	if useMemo {
+		orig.Flush()
+		r.log.w = bufio.NewWriter(&capture)
+	}
+	finish := func() {
+		if useMemo {
+			r.log.w.Flush()
+			r.log.w = orig
+			orig.Write(capture.Bytes())
+		}
+	}
 	r.loadSymbols()
 	r.loadDependencies()
 	if n := r.calculateDependencies(); n > 0 {
+		finish()
+		if saveCache {
+			r.saveCache(nil)
+		}
 		res.Cycles = n
 		return res, fmt.Errorf("%w: %d modules in dependency cycles", ErrFailed, n)
 	}
 	written, err := r.output()
+	finish()
 	res.Written = written
+	if saveCache {
+		var m *memo
+		if useMemo && err == nil && len(written) == len(r.outNames) {
+			m = &memo{digest: digest, log: capture.String()}
+			for i, name := range r.outNames {
+				m.files = append(m.files, memoFile{name, sha256.Sum256(r.outContents[i])})
+			}
+		}
+		r.saveCache(m)
+	}
 	return res, err
+}
+
+// memoable: the memo covers runs whose messages do not depend on anything
+// but the inputs of inputsDigest.
+func (r *run) memoable() bool {
+	o := r.opt
+	return o.Verbose == 0 && !o.WarnDups && !o.ErrSyms && o.Symvers == "" && o.SystemMap == ""
+}
+
+// inputsDigest hashes everything the indexes and the messages after reading
+// depend on: the settings, the configuration, the builtin files and every
+// module's path and facts, in module order (modules.order included).
+func (r *run) inputsDigest() [32]byte {
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\x00%d\x00%v\x00%d\x00%s\x00%s\x00%#v\x00", r.cacheHeader(), r.opt.Compat, r.opt.Preorder, r.opt.SymPrefix, r.dirname, r.outdir, *r.cfg)
+	for _, f := range []string{"modules.builtin", "modules.builtin.modinfo"} {
+		data, err := os.ReadFile(r.dirname + "/" + f)
+		fmt.Fprintf(h, "%s\x00%v\x00%d\x00", f, err, len(data))
+		h.Write(data)
+	}
+	var n [8]byte
+	for _, m := range r.mods {
+		binary.LittleEndian.PutUint64(n[:], uint64(len(m.path)))
+		h.Write(n[:])
+		io.WriteString(h, m.path)
+		h.Write(m.factsSum[:])
+	}
+	var d [32]byte
+	h.Sum(d[:0])
+	return d
+}
+
+// replayMemo reuses the cached run's result when its digest matches and
+// its index files are on disk unchanged: the messages are printed again and
+// the files get a new mtime (for -A), as if rewritten.
+func (r *run) replayMemo(digest [32]byte) ([]string, bool) {
+	if r.cache == nil || r.cache.memo == nil || r.cache.memo.digest != digest {
+		return nil, false
+	}
+	m := r.cache.memo
+	ok := make([]bool, len(m.files))
+	var wg sync.WaitGroup
+	for i, f := range m.files {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			data, err := os.ReadFile(r.outdir + "/" + f.name)
+			ok[i] = err == nil && sha256.Sum256(data) == f.sum
+		}()
+	}
+	wg.Wait()
+	for _, b := range ok {
+		if !b {
+			return nil, false
+		}
+	}
+	io.WriteString(r.log.w, m.log)
+	now := time.Now()
+	var written []string
+	for _, f := range m.files {
+		if os.Chtimes(r.outdir+"/"+f.name, now, now) == nil {
+			written = append(written, f.name)
+		}
+	}
+	return written, true
 }
 
 // isVersionNumber is sscanf("%u.%u") == 2.
@@ -448,12 +603,21 @@ func (r *run) sortModules() {
 		}
 	}
 	total := len(lines) + 1
+	next := -len(r.mods) // kmod 34: the first line naming a module wins
 	for i, l := range lines {
 		n := cstrlen(l)
 		if n == 0 {
 			continue
 		}
-		if m := byUnc[l[:n-1]]; m != nil {
+		m := byUnc[l[:n-1]]
+		switch {
+		case m == nil:
+		case r.compat34():
+			if m.sortIdx >= 0 {
+				m.sortIdx = next
+				next++
+			}
+		default:
 			m.sortIdx = i + 1 - total
 		}
 	}
@@ -466,29 +630,53 @@ func (r *run) sortModules() {
 // readModules reads every module's exports, .modinfo and imports, in
 // parallel.
 func (r *run) readModules() (read, cached int) {
-	var cache map[string]*cacheEntry
 	if r.opt.Cache {
-		cache = r.loadCache()
+		r.cache = r.loadCache()
 	}
 	todo := r.mods
 	if r.opt.Cache {
 		todo = nil
+		r.statAll()
 		for _, m := range r.mods {
-			m.key, m.hasKey = statKey(m.path)
-			if e := cache[m.path]; e != nil && m.hasKey && e.key == m.key {
-				e.apply(m)
-				cached++
-				continue
+			if r.cache != nil {
+				if e, ok := r.cache.entries[m.path]; ok && m.hasKey && e.key == m.key {
+					m.facts, m.factsSum, m.fromCache = e.facts, e.sum, true
+					cached++
+					continue
+				}
 			}
 			todo = append(todo, m)
 		}
 	}
 	r.readFiles(todo)
-	// Rewrite the cache unless it already holds exactly these modules.
-	if r.opt.Cache && !r.opt.DryRun && (len(todo) > 0 || cached != len(cache)) {
-		r.saveCache()
+	if r.opt.Cache {
+		for _, m := range todo {
+			m.facts = string(encodeFacts(entryOf(m)))
+			m.factsSum = sha256.Sum256([]byte(m.facts))
+		}
 	}
 	return len(todo), cached
+}
+
+// statAll takes every module's cache key, in parallel. The key is taken
+// before the file is read: a file changed while being read gets a new key
+// and is read again next time.
+func (r *run) statAll() {
+	jobs := r.jobs()
+	var wg sync.WaitGroup
+	for w := 0; w < jobs; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for i := w; i < len(r.mods); i += jobs {
+				m := r.mods[i]
+				if !m.hasKey {
+					m.key, m.hasKey = statKey(m.path)
+				}
+			}
+		}(w)
+	}
+	wg.Wait()
 }
 
 func (r *run) jobs() int {
@@ -527,7 +715,15 @@ func (r *run) readFiles(todo []*mod) {
 	wg.Wait()
 }
 
+// readHook, when set (by tests), is called with each module file opened.
+var readHook func(path string)
+
+func (r *run) compat34() bool { return r.opt.Compat == 34 }
+
 func (r *run) readModule(m *mod) {
+	if readHook != nil {
+		readHook(m.path)
+	}
 	km, err := ko.Open(m.path, &ko.Options{MaxSize: r.opt.MaxSize})
 	if err != nil {
 		m.exportErr = err
@@ -537,7 +733,7 @@ func (r *run) readModule(m *mod) {
 	m.exports, m.exportErr = km.KmodExports()
 	if kv, err := km.Modinfo(); err == nil {
 		for _, e := range kv {
-			if e.Key == "alias" || e.Key == "softdep" {
+			if e.Key == "alias" || e.Key == "softdep" || e.Key == "weakdep" {
 				m.info = append(m.info, e)
 			}
 		}

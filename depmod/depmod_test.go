@@ -7,7 +7,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"runtime"
+	"sort"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -172,44 +176,78 @@ func TestQuick(t *testing.T) {
 	}
 }
 
-// TestKilledRun kills a depmod child at random moments while it rewrites a
-// tree's indexes: every index file must then hold either the previous
-// complete content or the new one, never a mix or a truncated file.
-func TestKilledRun(t *testing.T) {
-	if os.Getenv("DEPMOD_CHILD_ROOT") != "" {
-		_, err := depmod.Run(&depmod.Options{BaseDir: os.Getenv("DEPMOD_CHILD_ROOT"), Release: rel})
-		if err != nil {
-			os.Exit(1)
+// buildCLI builds cmd/kmodscope into a temporary directory.
+func buildCLI(t *testing.T) string {
+	gobin := filepath.Join(runtime.GOROOT(), "bin", "go")
+	if _, err := os.Stat(gobin); err != nil {
+		if gobin, err = exec.LookPath("go"); err != nil {
+			t.Skip("no go tool to build cmd/kmodscope")
 		}
-		os.Exit(0)
 	}
-	copies := 8
+	bin := filepath.Join(t.TempDir(), "kmodscope")
+	cmd := exec.Command(gobin, "build", "-o", bin, "../cmd/kmodscope")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// tempName matches the temporary files a run writes: kmod's
+// NAME.PID.USEC.SEC for the indexes and CacheName.PID for the cache.
+var tempName = regexp.MustCompile(`^modules\.[a-z.]+\.[0-9]+(\.[0-9]+\.[0-9]+)?$`)
+
+// TestKilledRun builds the kmodscope binary and SIGKILLs `kmodscope depmod`
+// at random moments while it re-indexes a grown tree (with and without a
+// cache from the previous run): every index file must then hold either the
+// previous complete content or the new one, never a mix or a truncated
+// file; anything else left in the directory is a temporary file, which no
+// reader takes for an index; and the next run writes the new set and
+// removes the temporary files of the killed runs.
+func TestKilledRun(t *testing.T) {
+	bin := buildCLI(t)
+	copies, rounds := 8, 12
 	if testing.Short() {
-		copies = 2
+		copies, rounds = 3, 4
 	}
 	root := t.TempDir()
 	fixtureTree(t, root, 1)
 	dir := filepath.Join(root, "lib", "modules", rel)
-	run(t, depmod.Options{BaseDir: root, Release: rel})
+	// The previous indexes and cache, as the binary leaves them.
+	if out, err := exec.Command(bin, "depmod", "-b", root, rel).CombinedOutput(); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
 	old := readAll(t, dir)
 	// The new tree has more modules, so every index changes.
 	full := t.TempDir()
 	fixtureTree(t, full, copies)
 	run(t, depmod.Options{BaseDir: full, Release: rel})
 	next := readAll(t, filepath.Join(full, "lib", "modules", rel))
+	oldCache, err := os.ReadFile(filepath.Join(dir, depmod.CacheName))
+	if err != nil {
+		t.Fatal(err)
+	}
 	os.RemoveAll(filepath.Join(dir, "kernel"))
 	if err := os.Rename(filepath.Join(full, "lib", "modules", rel, "kernel"), filepath.Join(dir, "kernel")); err != nil {
 		t.Fatal(err)
 	}
 	child := func() *exec.Cmd {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestKilledRun$")
-		cmd.Env = append(os.Environ(), "DEPMOD_CHILD_ROOT="+root)
+		cmd := exec.Command(bin, "depmod", "-b", root, rel)
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
 		return cmd
 	}
-	// One complete child run gives the time window to kill in.
+	restore := func(withCache bool) {
+		for f, data := range old {
+			os.WriteFile(filepath.Join(dir, f), data, 0o644)
+		}
+		os.Remove(filepath.Join(dir, depmod.CacheName))
+		if withCache {
+			os.WriteFile(filepath.Join(dir, depmod.CacheName), oldCache, 0o644)
+		}
+	}
+	// One complete cold run gives the time window to kill in.
+	restore(false)
 	start := time.Now()
 	if err := child().Wait(); err != nil {
 		t.Fatal(err)
@@ -218,25 +256,43 @@ func TestKilledRun(t *testing.T) {
 	if got := readAll(t, dir); !bytes.Equal(got["modules.dep"], next["modules.dep"]) {
 		t.Fatal("child run did not write the new modules.dep")
 	}
-	for f, data := range old {
-		os.WriteFile(filepath.Join(dir, f), data, 0o644)
-	}
-	rng := rand.New(rand.NewSource(1))
-	sawOld, sawNew := 0, 0
-	rounds := 16
-	if testing.Short() {
-		rounds = 4
-	}
+	rng := rand.New(rand.NewSource(time.Now().UnixNano()))
+	sawOld, sawNew, temps := 0, 0, 0
 	for i := 0; i < rounds; i++ {
+		restore(i%2 == 1)
 		cmd := child()
-		// Most of the window is start-up and reading; aim at its end.
-		time.Sleep(window/2 + time.Duration(rng.Int63n(int64(window)*7/10)))
+		var at time.Duration
+		if i%4 < 2 {
+			// Anywhere in the run.
+			at = time.Duration(rng.Int63n(int64(window) * 11 / 10))
+			time.Sleep(at)
+		} else {
+			// In the write phase: once the first temporary file (the
+			// cache's or an index's) appears, within a few ms.
+			pid := fmt.Sprint(cmd.Process.Pid)
+			t0 := time.Now()
+			for time.Since(t0) < 2*window {
+				names, _ := os.ReadDir(dir)
+				hit := false
+				for _, e := range names {
+					if tempName.MatchString(e.Name()) && strings.Contains(e.Name(), "."+pid) {
+						hit = true
+					}
+				}
+				if hit {
+					break
+				}
+				time.Sleep(200 * time.Microsecond)
+			}
+			time.Sleep(time.Duration(rng.Int63n(int64(3 * time.Millisecond))))
+			at = time.Since(t0)
+		}
 		cmd.Process.Signal(syscall.SIGKILL)
 		cmd.Wait()
 		for _, f := range depmod.Files {
 			data, err := os.ReadFile(filepath.Join(dir, f))
 			if err != nil {
-				t.Fatalf("after kill %d: %s: %v", i, f, err)
+				t.Fatalf("kill %d at %v: %s: %v", i, at, f, err)
 			}
 			switch {
 			case bytes.Equal(data, old[f]):
@@ -244,19 +300,42 @@ func TestKilledRun(t *testing.T) {
 			case bytes.Equal(data, next[f]):
 				sawNew++
 			default:
-				t.Fatalf("after kill %d: %s is neither the previous nor the new index (%d bytes)", i, f, len(data))
+				t.Fatalf("kill %d at %v: %s is neither the previous nor the new index (%d bytes)", i, at, f, len(data))
 			}
 		}
-		// Restore the previous set for the next round.
-		for f, data := range old {
-			os.WriteFile(filepath.Join(dir, f), data, 0o644)
-		}
-		tmps, _ := filepath.Glob(filepath.Join(dir, "modules.*.*.*.*"))
-		for _, p := range tmps {
-			os.Remove(p)
+		ents, _ := os.ReadDir(dir)
+		for _, e := range ents {
+			n := e.Name()
+			if e.IsDir() || n == depmod.CacheName || old[n] != nil {
+				continue
+			}
+			if !tempName.MatchString(n) {
+				t.Errorf("kill %d: unexpected file %s", i, n)
+			}
+			temps++
 		}
 	}
-	t.Logf("child run %v; after kills, index files intact: %d previous, %d new", window, sawOld, sawNew)
+	// The next run completes: the new set, a trusted cache (no warning),
+	// and no temporary file of a killed run left.
+	var errb bytes.Buffer
+	cmd := exec.Command(bin, "depmod", "-b", root, rel)
+	cmd.Stderr = &errb
+	if err := cmd.Run(); err != nil || strings.Contains(errb.String(), "cache") {
+		t.Fatalf("run after the kills: %v, stderr %q", err, errb.String())
+	}
+	got := readAll(t, dir)
+	for _, f := range depmod.Files {
+		if !bytes.Equal(got[f], next[f]) {
+			t.Errorf("after the kills: %s is not the new index", f)
+		}
+	}
+	ents, _ := os.ReadDir(dir)
+	for _, e := range ents {
+		if tempName.MatchString(e.Name()) {
+			t.Errorf("after a complete run: temporary file %s left", e.Name())
+		}
+	}
+	t.Logf("cold run %v; %d kills: index files intact, %d previous, %d new; %d temporary files left by kills", window, rounds, sawOld, sawNew, temps)
 }
 
 // FuzzInputs feeds arbitrary depmod.d, modules.order, modules.builtin,
@@ -308,66 +387,197 @@ func fuzzRoot(t *testing.T) string {
 }
 
 // TestCache: after touching, replacing, deleting and adding modules, a run
-// with the cache writes exactly what a clean run writes and reads only the
-// changed files; a corrupt or foreign cache is ignored with a warning.
+// with the cache writes exactly what a clean run writes and opens exactly
+// the changed files (seen through the read hook); a corrupt, foreign or
+// mismatched cache is ignored with one warning and rewritten.
 func TestCache(t *testing.T) {
 	root := t.TempDir()
 	fixtureTree(t, root, 2)
 	dir := filepath.Join(root, "lib", "modules", rel)
-	clean := func() map[string][]byte {
+	var mu sync.Mutex
+	var opened []string
+	depmod.SetReadHook(func(p string) { mu.Lock(); opened = append(opened, p); mu.Unlock() })
+	defer depmod.SetReadHook(nil)
+	clean := func(o depmod.Options) map[string][]byte {
 		out := t.TempDir()
-		run(t, depmod.Options{BaseDir: root, OutDir: out, Release: rel})
+		run(t, depmod.Options{BaseDir: root, OutDir: out, Release: rel, ConfigPaths: o.ConfigPaths, MaxSize: o.MaxSize})
 		return readAll(t, filepath.Join(out, "lib", "modules", rel))
 	}
-	cached := func(wantRead int, step string) string {
+	opts := depmod.Options{BaseDir: root, Release: rel, Cache: true, Version: "test"}
+	lastReused := false
+	reused := func(step string, want bool) {
 		t.Helper()
-		res, msg := run(t, depmod.Options{BaseDir: root, Release: rel, Cache: true})
-		if res.Read != wantRead || res.Read+res.Cached != res.Modules {
-			t.Errorf("%s: read %d, cached %d of %d modules; want %d read", step, res.Read, res.Cached, res.Modules, wantRead)
+		if lastReused != want {
+			t.Errorf("%s: previous index files reused %v, want %v", step, lastReused, want)
 		}
-		got, want := readAll(t, dir), clean()
+	}
+	cached := func(step string, o depmod.Options, want ...string) string {
+		t.Helper()
+		opened = nil
+		res, msg := run(t, o)
+		lastReused = res.Reused
+		got := append([]string{}, opened...)
+		sort.Strings(got)
+		sort.Strings(want)
+		if len(want) == 1 && want[0] == "ALL" {
+			if res.Cached != 0 || len(got) != res.Modules {
+				t.Errorf("%s: opened %d files, %d modules cached; want all %d read", step, len(got), res.Cached, res.Modules)
+			}
+		} else if strings.Join(got, "\n") != strings.Join(want, "\n") {
+			t.Errorf("%s: opened %q, want %q", step, got, want)
+		}
+		if res.Read != len(got) || res.Read+res.Cached != res.Modules {
+			t.Errorf("%s: Result says read %d, cached %d of %d; the hook saw %d opens", step, res.Read, res.Cached, res.Modules, len(got))
+		}
+		now, clean := readAll(t, dir), clean(o)
 		for _, f := range depmod.Files {
-			if !bytes.Equal(got[f], want[f]) {
+			if !bytes.Equal(now[f], clean[f]) {
 				t.Errorf("%s: %s differs from a clean run", step, f)
 			}
 		}
 		return msg
 	}
 	mods, _ := filepath.Glob(filepath.Join(dir, "kernel", "amd64", "*.ko"))
-	if len(mods) < 4 {
+	if len(mods) < 5 {
 		t.Fatalf("only %d amd64 fixtures", len(mods))
 	}
-	res, _ := run(t, depmod.Options{BaseDir: root, Release: rel, Cache: true})
+	cp := filepath.Join(dir, depmod.CacheName)
+	// A temporary cache file of a killed run is never read and is removed.
+	stale := cp + ".999999999"
+	os.WriteFile(stale, []byte("garbage"), 0o644)
+	res, _ := run(t, opts)
 	all := res.Modules
-	if res.Read != all || !fileExistsT(filepath.Join(dir, depmod.CacheName)) {
-		t.Fatalf("cold run read %d of %d, cache written: %v", res.Read, all, fileExistsT(filepath.Join(dir, depmod.CacheName)))
+	if res.Read != all || !fileExistsT(cp) {
+		t.Fatalf("cold run read %d of %d, cache written: %v", res.Read, all, fileExistsT(cp))
 	}
-	cached(0, "warm rerun")
+	if fileExistsT(stale) {
+		t.Errorf("stale %s left in place", filepath.Base(stale))
+	}
+	cached("warm rerun", opts)
+	reused("warm rerun", true)
 	later := time.Now().Add(time.Minute)
 	os.Chtimes(mods[0], later, later)
-	cached(1, "touch")
+	cached("touch", opts, mods[0])
+	reused("touch", true)
+	// Inputs other than the modules, and index files changed behind the
+	// cache's back: the indexes are computed again.
+	for _, c := range []struct{ step, file, data string }{
+		{"modules.order", "modules.order", "kernel/amd64/lrw-amd64-1.ko\nkernel/amd64/crc7-amd64-0.ko\n"},
+		{"modules.builtin", "modules.builtin", "kernel/fs/ext4/ext4.ko\n"},
+		{"modules.builtin.modinfo", "modules.builtin.modinfo", "ext4.alias=fs-ext4\x00"},
+		{"edited modules.alias", "modules.alias", "# edited\n"},
+		{"edited modules.dep.bin", "modules.dep.bin", "junk"},
+	} {
+		os.WriteFile(filepath.Join(dir, c.file), []byte(c.data), 0o644)
+		cached(c.step, opts)
+		reused(c.step, false)
+	}
+	cached("warm rerun after edits", opts)
+	reused("warm rerun after edits", true)
+	cdir := t.TempDir()
+	os.WriteFile(filepath.Join(cdir, "a.conf"), []byte("exclude i386\n"), 0o644)
+	withConf := opts
+	withConf.ConfigPaths = []string{cdir}
+	cached("depmod.d exclude", withConf)
+	reused("depmod.d exclude", false)
+	i386, _ := filepath.Glob(filepath.Join(dir, "kernel", "i386", "*.ko"))
+	cached("without the exclude", opts, i386...)
+	reused("without the exclude", false)
 	// Replace a module by another one's content under the same name.
 	data, _ := os.ReadFile(mods[2])
 	os.Remove(mods[1])
 	os.WriteFile(mods[1], data, 0o644)
-	cached(1, "replace")
+	cached("replace", opts, mods[1])
+	reused("replace", false)
+	// Same size, same mtime, other bytes: the ctime gives it away.
+	st, _ := os.Stat(mods[4])
+	orig, _ := os.ReadFile(mods[4])
+	time.Sleep(10 * time.Millisecond)
+	os.WriteFile(mods[4], bytes.Repeat([]byte{0}, len(orig)), 0o644)
+	os.Chtimes(mods[4], st.ModTime(), st.ModTime())
+	cached("rewrite in place, mtime kept", opts, mods[4])
+	os.WriteFile(mods[4], orig, 0o644)
+	cached("restore", opts, mods[4])
 	os.Remove(mods[3])
-	cached(0, "delete")
-	os.WriteFile(filepath.Join(dir, "kernel", "amd64", "newmod.ko"), data, 0o644)
-	cached(1, "add")
-	// Corrupt caches: flipped byte, truncated, foreign.
-	cp := filepath.Join(dir, depmod.CacheName)
+	cached("delete", opts)
+	added := filepath.Join(dir, "kernel", "amd64", "newmod.ko")
+	os.WriteFile(added, data, 0o644)
+	cached("add", opts, added)
+	// Bad caches: each gives one warning, every module is read, and the
+	// rewritten cache is trusted on the next run.
 	good, _ := os.ReadFile(cp)
-	for name, bad := range map[string][]byte{
-		"flipped":   append(append([]byte{}, good[:len(good)/2]...), append([]byte{good[len(good)/2] ^ 1}, good[len(good)/2+1:]...)...),
-		"truncated": good[:len(good)-40],
-		"foreign":   []byte("#!/bin/sh\necho not a cache\n"),
+	flip := append([]byte{}, good...)
+	flip[len(flip)/2] ^= 1
+	for _, c := range []struct {
+		name string
+		data []byte
+		o    depmod.Options
+	}{
+		{"flipped", flip, opts},
+		{"truncated", good[:len(good)-40], opts},
+		{"foreign", []byte("#!/bin/sh\necho not a cache\n"), opts},
+		{"other version", good, depmod.Options{BaseDir: root, Release: rel, Cache: true, Version: "other"}},
+		{"other max-size", good, depmod.Options{BaseDir: root, Release: rel, Cache: true, Version: "test", MaxSize: 1 << 30}},
 	} {
-		os.WriteFile(cp, bad, 0o644)
-		if msg := cached(all, name); !strings.Contains(msg, "WARNING: ignoring cache") {
-			t.Errorf("%s cache: no warning, stderr %q", name, msg)
+		os.WriteFile(cp, c.data, 0o644)
+		msg := cached(c.name, c.o, "ALL")
+		if n := strings.Count(msg, "WARNING: ignoring cache"); n != 1 {
+			t.Errorf("%s cache: %d warnings, stderr %q", c.name, n, msg)
 		}
+		good, _ = os.ReadFile(cp)
+		cached(c.name+", rerun", c.o)
+		opts = c.o
+	}
+	// Entries that do not decode under a valid checksum: read again.
+	if err := depmod.CorruptCacheFacts(cp); err != nil {
+		t.Fatal(err)
+	}
+	if msg := cached("malformed facts", opts, "ALL"); strings.Count(msg, "WARNING: ignoring") != 1 {
+		t.Errorf("malformed facts: stderr %q", msg)
+	}
+	cached("malformed facts, rerun", opts)
+	// Without the cache option nothing is read from or written to it.
+	os.Remove(cp)
+	cached("no cache", depmod.Options{BaseDir: root, Release: rel}, "ALL")
+	if fileExistsT(cp) {
+		t.Errorf("a run without Cache wrote %s", depmod.CacheName)
 	}
 }
 
 func fileExistsT(p string) bool { _, err := os.Stat(p); return err == nil }
+
+// TestCacheFewTouched: on a tree of 200 modules or more, touching up to 1%
+// of them (facts unchanged) does not rewrite the cache; the touched files
+// are read again on the next run, whose output is still a clean run's.
+func TestCacheFewTouched(t *testing.T) {
+	root := t.TempDir()
+	fixtureTree(t, root, 6)
+	dir := filepath.Join(root, "lib", "modules", rel)
+	o := depmod.Options{BaseDir: root, Release: rel, Cache: true}
+	res, _ := run(t, o)
+	if res.Modules < 200 {
+		t.Fatalf("%d modules", res.Modules)
+	}
+	cp := filepath.Join(dir, depmod.CacheName)
+	before, _ := os.ReadFile(cp)
+	mods, _ := filepath.Glob(filepath.Join(dir, "kernel", "amd64", "*.ko"))
+	later := time.Now().Add(time.Minute)
+	os.Chtimes(mods[0], later, later)
+	for i := 0; i < 2; i++ {
+		res, _ := run(t, o)
+		if res.Read != 1 || !res.Reused {
+			t.Errorf("run %d after touching one module: read %d, reused %v", i, res.Read, res.Reused)
+		}
+	}
+	if after, _ := os.ReadFile(cp); !bytes.Equal(before, after) {
+		t.Errorf("cache rewritten for one touched module")
+	}
+	out := t.TempDir()
+	run(t, depmod.Options{BaseDir: root, OutDir: out, Release: rel})
+	want, got := readAll(t, filepath.Join(out, "lib", "modules", rel)), readAll(t, dir)
+	for _, f := range depmod.Files {
+		if !bytes.Equal(got[f], want[f]) {
+			t.Errorf("%s differs from a clean run", f)
+		}
+	}
+}

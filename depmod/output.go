@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -109,7 +110,30 @@ func (r *run) insert(ix *modindex.Builder, key, value string, prio int, what, du
 	}
 }
 
-func (r *run) bytesOf(ix *modindex.Builder) []byte { return ix.Bytes(r.opt.Preorder) }
+func (r *run) bytesOf(ix *modindex.Builder) []byte {
+	return ix.Bytes(r.opt.Preorder || r.compat34())
+}
+
+// Files34 lists the files kmod 34's depmod writes, in its order.
+var Files34 = []string{
+	"modules.dep", "modules.dep.bin", "modules.alias", "modules.alias.bin",
+	"modules.softdep", "modules.weakdep", "modules.symbols", "modules.symbols.bin",
+	"modules.builtin.bin", "modules.builtin.alias.bin", "modules.devname",
+}
+
+// genWeakdep is kmod 34's output_weakdeps.
+func (r *run) genWeakdep() []byte {
+	var b bytes.Buffer
+	b.WriteString("# Weak dependencies extracted from modules themselves.\n")
+	for _, m := range r.mods {
+		for _, kv := range m.info {
+			if kv.Key == "weakdep" {
+				fmt.Fprintf(&b, "weakdep %s %s\n", m.name, cstr(kv.Value))
+			}
+		}
+	}
+	return b.Bytes()
+}
 
 func (r *run) genDep(lines []string) []byte {
 	var b bytes.Buffer
@@ -382,6 +406,9 @@ func (r *run) output() ([]string, error) {
 		{"modules.builtin.alias.bin", true, func(r *run) []byte { return r.genBuiltinAliasBin() }},
 		{"modules.devname", false, func(r *run) []byte { return r.genDevname() }},
 	}
+	if r.compat34() {
+		files = append(files[:5:5], append([]outFile{{"modules.weakdep", false, func(r *run) []byte { return r.genWeakdep() }}}, files[5:]...)...)
+	}
 	if r.opt.DryRun {
 		var text []outFile
 		for _, f := range files {
@@ -392,6 +419,10 @@ func (r *run) output() ([]string, error) {
 		files = text
 	}
 	contents := r.generate(files)
+	r.outNames, r.outContents = nil, contents
+	for _, f := range files {
+		r.outNames = append(r.outNames, f.name)
+	}
 	if r.opt.DryRun {
 		for _, data := range contents {
 			r.out.Write(data)
@@ -409,6 +440,7 @@ func (r *run) output() ([]string, error) {
 		}
 		return nil, r.log.fatalf("could not open directory %s: %s\n", r.outdir, strerror(err))
 	}
+	r.removeStaleTemps()
 	now := time.Now()
 	suffix := fmt.Sprintf(".%d.%d.%d", os.Getpid(), now.Nanosecond()/1000, now.Unix())
 	type pending struct{ tmp, name string }
@@ -449,4 +481,44 @@ func (r *run) output() ([]string, error) {
 		written = append(written, p.name)
 	}
 	return written, nil
+}
+
+// removeStaleTemps deletes the temporary index files (NAME.PID.USEC.SEC)
+// that a killed depmod, kmod's or this one, left in the output directory,
+// when that process is gone. kmod leaves them forever; readers never take
+// them for indexes.
+func (r *run) removeStaleTemps() {
+	ents, err := os.ReadDir(r.outdir)
+	if err != nil {
+		return
+	}
+	for _, e := range ents {
+		name := e.Name()
+		for _, f := range Files34 {
+			rest, ok := strings.CutPrefix(name, f+".")
+			if !ok {
+				continue
+			}
+			parts := strings.Split(rest, ".")
+			if len(parts) != 3 {
+				continue
+			}
+			pid, err := strconv.Atoi(parts[0])
+			if err != nil || pid <= 0 || pid == os.Getpid() || !allDigits(parts[1]) || !allDigits(parts[2]) {
+				continue
+			}
+			if syscall.Kill(pid, 0) == syscall.ESRCH {
+				os.Remove(r.outdir + "/" + name)
+			}
+		}
+	}
+}
+
+func allDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
 }

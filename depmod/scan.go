@@ -7,6 +7,7 @@ import (
 	"syscall"
 
 	"github.com/kmodscope/kmodscope/modindex"
+	"golang.org/x/sys/unix"
 )
 
 // superfast is shared/hash.c hash_superfast (Paul Hsieh's SuperFastHash)
@@ -99,6 +100,7 @@ func (r *run) excluded(name string) bool {
 // the tree.
 func (r *run) searchDir(d *os.File, base string, depth int) {
 	ents, _ := d.ReadDir(-1)
+	dfd := int(d.Fd())
 	for _, de := range ents {
 		name := de.Name()
 		if r.excluded(name) {
@@ -107,22 +109,33 @@ func (r *run) searchDir(d *os.File, base string, depth int) {
 		path := base + name
 		t := de.Type()
 		isDir := false
+		var key *fileKey // the followed stat of a symlink, when taken
 		switch {
 		case t.IsRegular():
 		case t.IsDir():
 			isDir = true
 		default:
-			st, err := os.Stat(path)
+			// fstatat relative to the directory, as kmod does: no walk
+			// of the whole path.
+			var st unix.Stat_t
+			var err error
+			for {
+				if err = unix.Fstatat(dfd, name, &st, 0); err != unix.EINTR {
+					break
+				}
+			}
 			if err != nil {
 				r.log.errf("fstatat(%d, %s): %s\n", 3+depth, name, strerror(err))
 				continue
 			}
-			switch {
-			case st.Mode().IsRegular():
-			case st.IsDir():
+			key = &fileKey{dev: st.Dev, ino: st.Ino, size: st.Size,
+				mtime: st.Mtim.Sec*1e9 + st.Mtim.Nsec, ctimeNs: st.Ctim.Sec*1e9 + st.Ctim.Nsec}
+			switch st.Mode & unix.S_IFMT {
+			case unix.S_IFREG:
+			case unix.S_IFDIR:
 				isDir = true
 			default:
-				r.log.errf("unsupported file type %s: %o\n", path, unixType(st.Mode()))
+				r.log.errf("unsupported file type %s: %o\n", path, st.Mode&unix.S_IFMT)
 				continue
 			}
 		}
@@ -136,7 +149,10 @@ func (r *run) searchDir(d *os.File, base string, depth int) {
 			sub.Close()
 			continue
 		}
-		r.searchFile(base, name, path)
+		if m := r.searchFile(base, name, path); m != nil && key != nil && r.opt.Cache {
+			// A symlink was stat'ed to follow it: that is the cache key.
+			m.key, m.hasKey = *key, true
+		}
 	}
 }
 
@@ -157,18 +173,18 @@ func unixType(m fs.FileMode) uint32 {
 }
 
 // searchFile is depmod_modules_search_file.
-func (r *run) searchFile(base, name, path string) {
+func (r *run) searchFile(base, name, path string) *mod {
 	if !hasKmodExt(name) {
-		return
+		return nil
 	}
 	modname := modindex.ModnameNormalize(name)
 	if old := r.byName[modname]; old != nil {
 		if r.higherPriority(old, len(base), len(modname), path) {
-			return
+			return nil
 		}
 		delete(r.byName, modname)
 	}
-	r.addModule(path)
+	return r.addModule(path)
 }
 
 // isPathStartsWith is depmod_is_path_starts_with.

@@ -90,3 +90,58 @@ func TestDepmodCLIErrors(t *testing.T) {
 		t.Errorf("--help: %d %q", code, out)
 	}
 }
+
+func TestDepmodCLICacheAndDiff(t *testing.T) {
+	root, rel := depmodTree(t)
+	dir := filepath.Join(root, "lib", "modules", rel)
+	cache := filepath.Join(dir, "modules.kmodscope-cache")
+	if code, _, errs := runDepmodCLI("--no-cache", "-b", root, rel); code != 0 {
+		t.Fatalf("--no-cache: exit %d %s", code, errs)
+	}
+	if _, err := os.Stat(cache); err == nil {
+		t.Errorf("--no-cache wrote the cache")
+	}
+	// The default keeps a cache; a second run reads nothing.
+	runDepmodCLI("-b", root, rel)
+	code, out, _ := runDepmodCLI("--json", "-b", root, rel)
+	if _, err := os.Stat(cache); err != nil || code != 0 || !strings.Contains(out, `"read": 0`) || !strings.Contains(out, `"reused": true`) {
+		t.Errorf("default run: exit %d, cache %v, %s", code, err, out)
+	}
+	// --compat 34 into another directory: same content, one more file.
+	other := t.TempDir()
+	if code, _, errs := runDepmodCLI("--compat", "34", "-b", root, "-o", other, rel); code != 0 {
+		t.Fatalf("--compat 34: exit %d %s", code, errs)
+	}
+	odir := filepath.Join(other, "lib", "modules", rel)
+	code, out, errs := runDepmodCLI("--diff", dir, odir)
+	if code != ExitRefused || out != "modules.weakdep: only in "+odir+"\n" {
+		t.Errorf("--diff kmod 30 vs 34 layout: exit %d, stdout %q, stderr %q", code, out, errs)
+	}
+	os.Remove(filepath.Join(odir, "modules.weakdep"))
+	if code, out, errs := runDepmodCLI("--diff", dir, odir); code != 0 || out != "" {
+		t.Errorf("--diff equal sets: exit %d, %q %q", code, out, errs)
+	}
+	// One alias less on one side.
+	alias := filepath.Join(odir, "modules.alias")
+	data, _ := os.ReadFile(alias)
+	lines := strings.SplitAfter(string(data), "\n")
+	os.WriteFile(alias, []byte(strings.Join(append(lines[:1:1], lines[2:]...), "")), 0o644)
+	code, out, _ = runDepmodCLI("--diff", dir, odir)
+	if want := "modules.alias: 0 added, 1 removed, 0 changed\n- " + strings.TrimSuffix(lines[1], "\n") + "\n"; code != ExitRefused || out != want {
+		t.Errorf("--diff after removing an alias line: exit %d\n%s\nwant\n%s", code, out, want)
+	}
+	// Unreadable input: exit 1 naming the file; usage: exit 2.
+	os.WriteFile(filepath.Join(odir, "modules.dep.bin"), []byte("\x57\xf4\xa2\x5d\x00\x02\x00\x01\xff\xff\xff\xff"), 0o644)
+	if code, _, errs := runDepmodCLI("--diff", dir, odir); code != ExitError || !strings.Contains(errs, "modules.dep.bin") {
+		t.Errorf("--diff with a corrupt index: exit %d, %q", code, errs)
+	}
+	if code, _, errs := runDepmodCLI("--diff", dir, filepath.Join(root, "nonexistent")); code != ExitError || !strings.Contains(errs, "nonexistent") {
+		t.Errorf("--diff with a missing directory: exit %d, %q", code, errs)
+	}
+	if code, _, _ := runDepmodCLI("--diff", dir); code != ExitUsage {
+		t.Errorf("--diff with one directory: exit %d", code)
+	}
+	if code, _, _ := runDepmodCLI("--compat", "33", "-b", root, rel); code != ExitUsage {
+		t.Errorf("--compat 33: exit %d", code)
+	}
+}
