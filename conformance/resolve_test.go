@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -176,6 +177,15 @@ func TestResolveModprobe(t *testing.T) {
 					}
 				}
 			}
+			// kmodscope resolve is deterministic: when both depmods wrote
+			// the same index bytes, one resolve run stands for both.
+			same := true
+			for _, f := range []string{modindex.DepBin, modindex.AliasBin, modindex.SymbolsBin, modindex.BuiltinBin, modindex.BuiltinAliasBin, "modules.softdep"} {
+				a, _ := os.ReadFile(filepath.Join(roots[0], "lib", "modules", tr.rel, f))
+				b, _ := os.ReadFile(filepath.Join(roots[1], "lib", "modules", tr.rel, f))
+				same = same && bytes.Equal(a, b)
+			}
+			identicalIndexes[roots] = same
 			dir := filepath.Join(roots[0], "lib", "modules", tr.rel)
 			names, aliases := resolveArgs(t, dir)
 			empty := filepath.Join(t.TempDir(), "empty.conf")
@@ -201,10 +211,13 @@ func TestResolveModprobe(t *testing.T) {
 				compareResolveBatch(t, modprobe, roots, tr.rel, cfg, "--show-depends", nil, names[0])
 				compareResolveBatch(t, modprobe, roots, tr.rel, cfg, "-R", nil, "no-such-module")
 			}
-			t.Logf("%s: %d names, %d aliases; %d lookups compared per index set in %v", tr.name, len(names), len(aliases), compared, time.Since(start).Round(time.Millisecond))
+			t.Logf("%s: %d names, %d aliases; %d lookups compared per index set (identical index bytes: %v) in %v", tr.name, len(names), len(aliases), compared, same, time.Since(start).Round(time.Millisecond))
 		})
 	}
 }
+
+// identicalIndexes records the index sets whose files are byte-identical.
+var identicalIndexes = map[[2]string]bool{}
 
 var libkmodPrefix = regexp.MustCompile(`(?m)^libkmod: ERROR [^ ]+:[0-9]+ [a-z_0-9]+: `)
 
@@ -225,24 +238,42 @@ func batches(list []string, n int) [][]string {
 func compareResolveBatch(t *testing.T, modprobe string, roots [2]string, rel, cfg, mode string, batch []string, single ...string) {
 	t.Helper()
 	var runs [4]toolRun
+	var mp [2]toolRun
+	var wg sync.WaitGroup
+	common := []string{"-C", cfg, mode}
+	if batch != nil {
+		common = append(common, "-a", "--")
+		common = append(common, batch...)
+	} else {
+		common = append(common, "--")
+		common = append(common, single...)
+	}
+	// The two modprobe processes run while kmodscope works in-process.
 	for i, root := range roots {
-		common := []string{"-C", cfg, mode}
-		if batch != nil {
-			common = append(common, "-a", "--")
-			common = append(common, batch...)
-		} else {
-			common = append(common, "--")
-			common = append(common, single...)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			mp[i] = runModprobe(t, modprobe, append([]string{"-d", root, "-S", rel}, common...))
+		}()
+	}
+	var ours [2]toolRun
+	for i, root := range roots {
+		if i == 1 && identicalIndexes[roots] {
+			ours[1] = ours[0]
+			continue
 		}
-		mp := runModprobe(t, modprobe, append([]string{"-d", root, "-S", rel}, common...))
 		var out, errb bytes.Buffer
 		code := cliMain(append([]string{"resolve", "-b", root, "-k", rel}, common...), &out, &errb)
+		ours[i] = toolRun{strings.ReplaceAll(out.String(), root, "ROOT"), strings.ReplaceAll(errb.String(), root, "ROOT"), code}
+	}
+	wg.Wait()
+	for i, root := range roots {
 		norm := func(s string) string { return strings.ReplaceAll(s, root, "ROOT") }
 		// libkmod's own messages carry its source position:
 		// "libkmod: ERROR ../libkmod/FILE.c:LINE FUNC: MSG".
-		mpErr := libkmodPrefix.ReplaceAllString(mp.stderr, "kmodscope resolve: ERROR: ")
-		runs[2*i] = toolRun{norm(mp.stdout), norm(strings.ReplaceAll(mpErr, "modprobe: ", "kmodscope resolve: ")), mp.code}
-		runs[2*i+1] = toolRun{norm(out.String()), norm(errb.String()), code}
+		mpErr := libkmodPrefix.ReplaceAllString(mp[i].stderr, "kmodscope resolve: ERROR: ")
+		runs[2*i] = toolRun{norm(mp[i].stdout), norm(strings.ReplaceAll(mpErr, "modprobe: ", "kmodscope resolve: ")), mp[i].code}
+		runs[2*i+1] = ours[i]
 	}
 	label := []string{"modprobe/kmod-index", "kmodscope/kmod-index", "modprobe/kmodscope-index", "kmodscope/kmodscope-index"}
 	args := batch
@@ -418,4 +449,85 @@ func sortedKeys(m map[string]bool) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// TestResolveReport compares `kmodscope resolve --report` with the -e
+// warnings of kmod's depmod (-n, nothing written) on the same tree: every
+// "needs unknown symbol" and "disagrees about version" line must be in the
+// grouped report, per module, in order, with the right counts. Small trees
+// use an empty System.map (every kernel symbol unknown); the complete 6.1
+// tree a Module.symvers with every 7th CRC changed.
+func TestResolveReport(t *testing.T) {
+	depmodTool := need(t, "depmod")
+	for _, tr := range depmodTrees(t) {
+		if tr.full && (tr.symvers == "" || !strings.Contains(tr.name, "6.1-amd64")) {
+			continue
+		}
+		tr := tr
+		t.Run(tr.name, func(t *testing.T) {
+			flag, file := "-F", filepath.Join(t.TempDir(), "System.map")
+			os.WriteFile(file, []byte("ffffffff81000010 T _stext\n"), 0o644)
+			if tr.full {
+				flag, file = "-E", doctoredSymvers(t, tr.symvers)
+			}
+			root := t.TempDir()
+			farm(t, tr.root, root, tr.rel)
+			cmd := exec.Command(depmodTool, "-n", "-e", flag, file, "-b", root, tr.rel)
+			var errb bytes.Buffer
+			cmd.Stdout, cmd.Stderr = nil, &errb
+			cmd.Run()
+			want := map[string][]string{}
+			wantMis := map[string][]string{}
+			for _, line := range strings.Split(errb.String(), "\n") {
+				if rest, ok := strings.CutPrefix(line, "depmod: WARNING: "); ok {
+					if i := strings.Index(rest, " needs unknown symbol "); i > 0 {
+						want[rest[:i]] = append(want[rest[:i]], rest[i+22:])
+					} else if i := strings.Index(rest, " disagrees about version of symbol "); i > 0 {
+						wantMis[rest[:i]] = append(wantMis[rest[:i]], rest[i+35:])
+					}
+				}
+			}
+			var out, oerr bytes.Buffer
+			code := cliMain([]string{"resolve", "--json", "--report", flag, file, "-b", root, "-k", tr.rel}, &out, &oerr)
+			var doc struct {
+				Schema  string
+				Unknown []struct {
+					Path    string
+					Count   int
+					Symbols []string
+				} `json:"unknown_symbols"`
+				Mismatches []struct {
+					Path    string
+					Count   int
+					Symbols []string
+				} `json:"crc_mismatches"`
+			}
+			if err := json.Unmarshal(out.Bytes(), &doc); err != nil {
+				t.Fatalf("%v\n%s", err, oerr.String())
+			}
+			if len(want)+len(wantMis) > 0 && code != 3 || len(want)+len(wantMis) == 0 && code != 0 {
+				t.Errorf("exit %d with %d+%d modules warned about", code, len(want), len(wantMis))
+			}
+			check := func(kind string, got []struct {
+				Path    string
+				Count   int
+				Symbols []string
+			}, want map[string][]string) {
+				if len(got) != len(want) {
+					t.Errorf("%s: %d modules in the report, depmod warns about %d", kind, len(got), len(want))
+				}
+				total := 0
+				for _, g := range got {
+					w := want[g.Path]
+					total += g.Count
+					if g.Count != len(w) || strings.Join(g.Symbols, " ") != strings.Join(w, " ") {
+						t.Errorf("%s: %s: report has %d %v, depmod %d %v", kind, g.Path, g.Count, g.Symbols, len(w), w)
+					}
+				}
+				t.Logf("%s: %d modules, %d symbols, as depmod -e", kind, len(got), total)
+			}
+			check("unknown", doc.Unknown, want)
+			check("mismatch", doc.Mismatches, wantMis)
+		})
+	}
 }

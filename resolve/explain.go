@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/kmodscope/kmodscope/depmod"
+	"github.com/kmodscope/kmodscope/ko"
 	"github.com/kmodscope/kmodscope/modindex"
 )
 
@@ -280,4 +283,126 @@ func (rep *Report) WriteText(w io.Writer) {
 // Clean reports whether depmod found nothing to warn about.
 func (rep *Report) Clean() bool {
 	return len(rep.Unknown) == 0 && len(rep.Mismatches) == 0 && len(rep.Cycles) == 0
+}
+
+// facts are the symbols one module file imports and exports.
+type facts struct {
+	imports []string
+	exports map[string]bool
+	err     error
+}
+
+func readFacts(path string, maxSize int64) *facts {
+	f := &facts{exports: map[string]bool{}}
+	km, err := ko.Open(path, &ko.Options{MaxSize: maxSize})
+	if err != nil {
+		f.err = err
+		return f
+	}
+	defer km.Close()
+	im, err := km.Imports()
+	if err != nil {
+		f.err = err
+		return f
+	}
+	for _, i := range im {
+		f.imports = append(f.imports, i.Name)
+	}
+	ex, _ := km.KmodExports()
+	for _, e := range ex {
+		f.exports[e.Name] = true
+	}
+	return f
+}
+
+// Complete replaces the symbols of the edges leaving the named modules
+// (depmod -v names only the first symbol of an edge) with every symbol the
+// module imports from that dependency, in import order. A symbol exported
+// by several of the module's dependencies goes to the owner modules.symbols
+// names when owner (may be nil) knows it, else to the first. Module files
+// are read on jobs goroutines.
+func (a *Analysis) Complete(names []string, owner func(sym string) (string, bool), maxSize int64, jobs int) error {
+	need := map[string]bool{}
+	for _, n := range names {
+		if len(a.out[n]) == 0 {
+			continue
+		}
+		need[a.Paths[n]] = true
+		for _, e := range a.out[n] {
+			need[a.Paths[e.To]] = true
+		}
+	}
+	paths := make([]string, 0, len(need))
+	for p := range need {
+		if p != "" {
+			paths = append(paths, p)
+		}
+	}
+	sort.Strings(paths)
+	got := make([]*facts, len(paths))
+	if jobs < 1 {
+		jobs = runtime.GOMAXPROCS(0)
+	}
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for w := 0; w < jobs; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				got[i] = readFacts(paths[i], maxSize)
+			}
+		}()
+	}
+	for i := range paths {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	byPath := map[string]*facts{}
+	for i, p := range paths {
+		if got[i].err != nil {
+			return fmt.Errorf("%s: %w", p, got[i].err)
+		}
+		byPath[p] = got[i]
+	}
+	for _, n := range names {
+		edges := a.out[n]
+		if len(edges) == 0 {
+			continue
+		}
+		from := byPath[a.Paths[n]]
+		syms := make([][]string, len(edges))
+		seen := map[string]bool{}
+		for _, s := range from.imports {
+			if seen[s] {
+				continue
+			}
+			seen[s] = true
+			pick := -1
+			for i, e := range edges {
+				if !byPath[a.Paths[e.To]].exports[s] {
+					continue
+				}
+				if pick < 0 {
+					pick = i
+				}
+				if owner != nil {
+					if o, ok := owner(s); ok && o == e.To {
+						pick = i
+						break
+					}
+				}
+			}
+			if pick >= 0 {
+				syms[pick] = append(syms[pick], s)
+			}
+		}
+		for i, e := range edges {
+			if len(syms[i]) > 0 {
+				e.Symbols = syms[i]
+			}
+		}
+	}
+	return nil
 }

@@ -531,3 +531,9 @@ func (r *Resolver) lookupSoftdep(names []string) []*Module {
 	}
 	return out
 }
+
+// SymbolOwner is the module modules.symbols.bin gives for an exported
+// symbol (the owner depmod chose).
+func (r *Resolver) SymbolOwner(sym string) (string, bool) {
+	return r.search(modindex.SymbolsBin, "symbol:"+sym)
+}

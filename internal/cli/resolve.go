@@ -321,6 +321,16 @@ func runResolveWhy(s *IO, o *resolveOptions, r *resolve.Resolver, a, b string) i
 			break
 		}
 	}
+	if chain != nil {
+		var from []string
+		for _, e := range chain {
+			from = append(from, e.From)
+		}
+		if err := an.Complete(from, r.SymbolOwner, o.maxSize, 0); err != nil {
+			s.errorf("resolve", "%v", err)
+			return ExitError
+		}
+	}
 	if o.json {
 		doc := resolveWhyDoc{Schema: "kmodscope.resolve/v1", Dirname: r.Dirname(), From: a, To: b, Chain: chain}
 		if doc.Chain == nil {
@@ -357,6 +367,14 @@ func runResolveReport(s *IO, o *resolveOptions, dirname string) int {
 		return ExitError
 	}
 	rep := an.Report()
+	var inCycles []string
+	for _, c := range rep.Cycles {
+		inCycles = append(inCycles, c.Modules...)
+	}
+	if err := an.Complete(inCycles, nil, o.maxSize, 0); err != nil {
+		s.errorf("resolve", "%v", err)
+		return ExitError
+	}
 	if o.json {
 		s.json(resolveReportDoc{Schema: "kmodscope.resolve/v1", Dirname: dirname, Report: rep})
 	} else {
@@ -402,7 +420,16 @@ func runResolveGraph(s *IO, o *resolveOptions, r *resolve.Resolver, names []stri
 	if !ok {
 		return ExitError
 	}
-	g := resolve.BuildGraph(r, an, roots, o.all, o.reduce)
+	g := resolve.BuildGraph(r, an, roots, o.all, false)
+	var names2 []string
+	for _, n := range g.Nodes {
+		names2 = append(names2, n.Name)
+	}
+	if err := an.Complete(names2, r.SymbolOwner, o.maxSize, 0); err != nil {
+		s.errorf("resolve", "%v", err)
+		return ExitError
+	}
+	g = resolve.BuildGraph(r, an, roots, o.all, o.reduce)
 	switch o.graph {
 	case "json":
 		s.json(resolveGraphDoc{Schema: "kmodscope.resolve/v1", Dirname: r.Dirname(), Graph: g})
