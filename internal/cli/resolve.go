@@ -279,6 +279,12 @@ func analyze(s *IO, o *resolveOptions, errSyms bool) (*resolve.Analysis, bool) {
 		s.errorf("resolve", "%v", err)
 		return nil, false
 	}
+	if a.Failed != nil && !errSyms && !o.report {
+		// depmod stopped (a fatal error or cycles); the edges it
+		// found before that are still shown.
+		s.Out.Flush()
+		fmt.Fprintf(s.Err, "kmodscope resolve: WARNING: %v\n", a.Failed)
+	}
 	return a, true
 }
 
