@@ -139,29 +139,32 @@ func (s *Spec) index() *index {
 	}
 	ix := &index{funcs: map[string][]*btf.Func{}, named: map[string][]btf.Type{},
 		edges: map[btf.Type][]edge{}, descs: map[btf.Type]*desc{}}
-	add := func(spec *btf.Spec) {
-		for t, err := range spec.All() {
-			if err != nil {
-				return
-			}
-			switch t := t.(type) {
-			case *btf.Func:
-				ix.funcs[t.Name] = append(ix.funcs[t.Name], t)
-			case *btf.Struct, *btf.Union, *btf.Enum, *btf.Typedef:
-				if t.TypeName() != "" {
-					k := key(t)
-					ix.named[k] = append(ix.named[k], t)
-					ix.nodes = append(ix.nodes, t)
-				}
-			}
-		}
-	}
-	add(s.base)
+	ix.add(s.base)
 	for _, m := range s.mods {
-		add(m)
+		ix.add(m)
 	}
 	s.idx = ix
 	return ix
+}
+
+// add indexes the types of spec (for split BTF: the module's own types).
+func (ix *index) add(spec *btf.Spec) {
+	ix.coreC = nil
+	for t, err := range spec.All() {
+		if err != nil {
+			return
+		}
+		switch t := t.(type) {
+		case *btf.Func:
+			ix.funcs[t.Name] = append(ix.funcs[t.Name], t)
+		case *btf.Struct, *btf.Union, *btf.Enum, *btf.Typedef:
+			if t.TypeName() != "" {
+				k := key(t)
+				ix.named[k] = append(ix.named[k], t)
+				ix.nodes = append(ix.nodes, t)
+			}
+		}
+	}
 }
 
 // key names a named type as C does: "struct foo", "union u", "enum e",

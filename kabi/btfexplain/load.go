@@ -143,6 +143,7 @@ func LoadRaw(raw []byte) (s *Spec, err error) {
 // loads only on the vmlinux BTF it was built against.
 func LoadModuleBTF(path string, base *Spec) (*Spec, error) {
 	s := &Spec{Path: base.Path, base: base.base, mods: append([]*btf.Spec(nil), base.mods...)}
+	// A fresh index: base's may be shared with other Specs.
 	if err := s.AddModule(path); err != nil {
 		return nil, err
 	}
@@ -181,6 +182,11 @@ func (s *Spec) addSplit(raw []byte) (err error) {
 		return fmt.Errorf("split BTF: %w", err)
 	}
 	s.mods = append(s.mods, spec)
-	s.idx = nil
+	if s.idx != nil {
+		s.idx.add(spec)
+	}
 	return nil
 }
+
+// HasFunc reports whether s has a BTF function (FUNC) called name.
+func (s *Spec) HasFunc(name string) bool { return len(s.index().funcs[name]) > 0 }
