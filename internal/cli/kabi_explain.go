@@ -42,7 +42,8 @@ whose reachable types are all unchanged has "no BTF-visible cause".
 
 Without SYMBOLs, the symbols whose CRC differs between -E OLD.symvers and
 -E NEW.symvers are explained. Exports of modules are explained when
---old-modules and --new-modules give the two module trees (lib/modules/REL).
+--old-modules and --new-modules give the two module trees (lib/modules/REL);
+otherwise they are noted "module BTF not loaded".
 Exit status: 0 on success, 1 if an input could not be read, 2 on usage errors.
 `
 
@@ -62,6 +63,12 @@ type kabiExplainedSymbol struct {
 	Module string `json:"module"`
 	btfexplain.Explanation
 }
+
+// Notes for module exports whose module BTF was not loaded.
+const (
+	noteModuleNotLoaded = "module BTF not loaded (give --old-modules and --new-modules)"
+	noteModuleMissing   = "module not found in both module trees"
+)
 
 const certaintyNote = "candidate causes: genksyms hashes declarations per compilation unit and BTF is deduplicated; only a changed prototype is certain"
 
@@ -144,6 +151,7 @@ func runKabiExplain(s *IO, args []string) int {
 	}
 	code := ExitOK
 	var loadErrs []string
+	loadedMods := map[string]bool{} // module paths whose BTF was loaded in both kernels
 	if oldMods != "" {
 		// Group module symbols: one split-BTF load per module and kernel.
 		mods := map[string]bool{}
@@ -158,6 +166,7 @@ func runKabiExplain(s *IO, args []string) int {
 		}
 		sort.Strings(names)
 		for _, m := range names {
+			n := 0
 			for i, dir := range []string{oldMods, newMods} {
 				p, ok := findTreeModule(dir, m)
 				if !ok {
@@ -165,8 +174,11 @@ func runKabiExplain(s *IO, args []string) int {
 				}
 				if err := specs[i].AddModule(p); err != nil {
 					loadErrs = append(loadErrs, err.Error())
+					continue
 				}
+				n++
 			}
+			loadedMods[m] = n == 2
 		}
 	}
 	res := btfexplain.Explain(specs[0], specs[1], syms)
@@ -176,7 +188,16 @@ func runKabiExplain(s *IO, args []string) int {
 	sorted := append([]string(nil), syms...)
 	sort.Strings(sorted)
 	for _, sym := range sorted {
-		doc.Symbols = append(doc.Symbols, kabiExplainedSymbol{Symbol: sym, Module: module(sym), Explanation: res.Symbols[sym]})
+		ex := res.Symbols[sym]
+		m := module(sym)
+		if m != "" && m != "vmlinux" && !loadedMods[m] && ex.Note == btfexplain.NoteNotInBTF {
+			// Not "not in BTF": the module's BTF was not looked at.
+			ex.Note = noteModuleNotLoaded
+			if oldMods != "" {
+				ex.Note = noteModuleMissing
+			}
+		}
+		doc.Symbols = append(doc.Symbols, kabiExplainedSymbol{Symbol: sym, Module: m, Explanation: ex})
 	}
 	if len(loadErrs) > 0 {
 		code = ExitError

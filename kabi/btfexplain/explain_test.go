@@ -3,7 +3,11 @@ package btfexplain
 import (
 	"bytes"
 	"compress/gzip"
+	"flag"
 	"fmt"
+	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -254,5 +258,39 @@ func TestLoadImageRaw(t *testing.T) {
 	// Truncated BTF: an error, not a panic.
 	if _, err := LoadRaw(raw[:len(raw)/2]); err == nil {
 		t.Errorf("truncated BTF loaded")
+	}
+}
+
+var update = flag.Bool("update", false, "rewrite testdata/kabi/toy-*.img.gz")
+
+// TestToyImages keeps the committed toy kernel images (gzip'd raw kernels
+// holding the BTF of kernelBTF) that the CLI tests use in sync; regenerate
+// with: go test ./kabi/btfexplain -run TestToyImages -update
+func TestToyImages(t *testing.T) {
+	for v, name := range []string{"toy-old.img.gz", "toy-new.img.gz"} {
+		p := filepath.Join("..", "..", "testdata", "kabi", name)
+		img := append(bytes.Repeat([]byte{0x90}, 512), kernelBTF(t, v)...)
+		if *update {
+			var gz bytes.Buffer
+			w, _ := gzip.NewWriterLevel(&gz, gzip.BestCompression)
+			w.Write(img)
+			w.Close()
+			os.MkdirAll(filepath.Dir(p), 0o755)
+			if err := os.WriteFile(p, gz.Bytes(), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatalf("%v (regenerate: go test ./kabi/btfexplain -run TestToyImages -update)", err)
+		}
+		z, err := gzip.NewReader(bytes.NewReader(data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _ := io.ReadAll(z)
+		if !bytes.Equal(got, img) {
+			t.Errorf("%s: needs to be regenerated; run go test ./kabi/btfexplain -run TestToyImages -update", p)
+		}
 	}
 }

@@ -3,6 +3,7 @@ package btfexplain
 import (
 	"bytes"
 	"compress/gzip"
+	"os"
 
 	"path/filepath"
 	"testing"
@@ -23,6 +24,12 @@ func FuzzLoad(f *testing.F) {
 		w.Write(append(bytes.Repeat([]byte{0x90}, 64), raw...))
 		w.Close()
 		f.Add(gz.Bytes())
+	}
+	toys, _ := filepath.Glob("../../testdata/kabi/*.img.gz")
+	for _, p := range toys {
+		if b, err := os.ReadFile(p); err == nil {
+			f.Add(b)
+		}
 	}
 	mods, _ := filepath.Glob("../../testdata/modules/amd64/*.ko")
 	for _, p := range mods {
