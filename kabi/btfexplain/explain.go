@@ -760,13 +760,17 @@ func (c *comparer) explain(sym string, core *coreSet, coreChanged bool) Explanat
 	}
 	ex := Explanation{Causes: []Cause{}, Ambiguous: len(ofs) > 1 || len(nfs) > 1}
 	if len(ofs) == 0 || len(nfs) == 0 {
-		ex.Certainty = Certain
-		side := "NEW"
+		// The function is in one kernel's BTF only (inlined, renamed, or
+		// turned into asm or data): walk what the other declares.
+		f, side := nfs[0], "NEW"
 		if len(nfs) == 0 {
-			side = "OLD"
+			f, side = ofs[0], "OLD"
 		}
-		ex.Causes = append(ex.Causes, Cause{Kind: "prototype", Type: "func " + sym, Changes: []Change{},
-			Path: []string{}})
+		c.reach(sym, f, core, coreChanged, &ex)
+		ex.Certainty = Candidate
+		if len(ex.Causes) == 0 {
+			ex.Certainty = None
+		}
 		ex.Note = "function only in the BTF of " + side
 		return ex
 	}

@@ -103,6 +103,9 @@ func kernelBTF(t testing.TB, v int) []byte {
 		fn("stable_fn", intT, btf.FuncParam{Name: "s", Type: &btf.Pointer{Target: stable}}),
 		fn("ring_fn", intT, btf.FuncParam{Name: "r", Type: &btf.Pointer{Target: ring[0]}}),
 	}
+	if v == 1 {
+		types = append(types, fn("new_only", intT, btf.FuncParam{Name: "s", Type: &btf.Pointer{Target: seqBuf}}))
+	}
 	b, err := btf.NewBuilder(types, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -197,6 +200,11 @@ func TestExplainSynthetic(t *testing.T) {
 	ex = res.Symbols["stable_fn"]
 	if ex.Certainty != None || ex.Note != NoteNoCause || len(ex.Causes) != 0 {
 		t.Errorf("stable_fn: %+v", ex)
+	}
+
+	ex = ExplainOpts(old, new, []string{"new_only"}, nil).Symbols["new_only"]
+	if ex.Certainty != Candidate || ex.Note != "function only in the BTF of NEW" || findCause(ex, "struct seq_buf") == nil {
+		t.Errorf("new_only: %+v", ex)
 	}
 
 	ex = res.Symbols["__tracepoint_x"]
