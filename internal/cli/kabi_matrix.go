@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -50,7 +51,6 @@ type matrixKernel struct {
 	Release string  `json:"release"`
 	Policy  string  `json:"policy"`
 	Error   *string `json:"error"`
-	ch      *checker
 }
 
 type matrixCell struct {
@@ -116,7 +116,21 @@ func runKabiMatrix(s *IO, args []string) int {
 	}
 	code := ExitOK
 	opt := &ko.Options{MaxSize: maxSize}
-	for _, k := range kernels {
+	// One kernel at a time: its model is built once, its modules checked
+	// in parallel, then the model and the dependency modules it cached are
+	// dropped, so memory stays that of one kernel whatever their number.
+	defer debug.SetGCPercent(debug.SetGCPercent(100))
+	grid := make([][]*matrixCell, len(mods))
+	for i := range grid {
+		grid[i] = make([]*matrixCell, len(kernels))
+	}
+	index := make(map[string]int, len(mods))
+	for i, m := range mods {
+		if _, ok := index[m]; !ok {
+			index[m] = i
+		}
+	}
+	for ki, k := range kernels {
 		tk, err := target.Load(target.Options{BaseDir: k.BaseDir, Release: k.Release, Policy: target.Policy(policy), SigEnforce: sigEnforce})
 		if err != nil {
 			msg := err.Error()
@@ -128,22 +142,23 @@ func runKabiMatrix(s *IO, args []string) int {
 			continue
 		}
 		k.Policy = string(tk.Policy)
-		k.ch = &checker{base: loadcheck.NewBase(tk), t: tk, opt: opt, cache: map[string]*depEntry{}}
+		ch := &checker{base: loadcheck.NewBase(tk), t: tk, opt: opt, cache: map[string]*depEntry{}}
+		// Duplicate arguments are checked once per kernel.
+		runOrdered(s, cmd, uniqueStrings(mods), func(arg string, out *jobOut) {
+			r := ch.checkArg(arg, !noDeps)
+			out.result = &matrixCell{Module: arg, Kernel: k.ID, Verdict: verdictOf(r), Result: r}
+		}, func(out *jobOut) {
+			c := out.result.(*matrixCell)
+			grid[index[c.Module]][ki] = c
+		})
 	}
-	doc := matrixDoc{Schema: "kmodscope.kabi-matrix/v1", Kernels: kernels, Modules: mods, Cells: []matrixCell{}}
-	runOrdered(s, cmd, mods, func(arg string, out *jobOut) {
-		var cells []matrixCell
-		for _, k := range kernels {
-			if k.ch == nil {
+	doc := matrixDoc{Schema: "kmodscope.kabi-matrix/v1", Kernels: kernels, Modules: uniqueStrings(mods), Cells: []matrixCell{}}
+	for _, m := range doc.Modules {
+		for _, c := range grid[index[m]] {
+			if c == nil {
 				continue
 			}
-			r := k.ch.checkArg(arg, !noDeps)
-			cells = append(cells, matrixCell{Module: arg, Kernel: k.ID, Verdict: verdictOf(r), Result: r})
-		}
-		out.result = cells
-	}, func(out *jobOut) {
-		for _, c := range out.result.([]matrixCell) {
-			doc.Cells = append(doc.Cells, c)
+			doc.Cells = append(doc.Cells, *c)
 			switch c.Verdict {
 			case "error":
 				doc.Summary.Errors++
@@ -157,7 +172,7 @@ func runKabiMatrix(s *IO, args []string) int {
 				}
 			}
 		}
-	})
+	}
 	if htmlOut != "" {
 		if err := writeMatrixHTMLFile(htmlOut, &doc); err != nil {
 			s.errorf(cmd, "writing %s: %v", htmlOut, err)
@@ -252,6 +267,19 @@ func splitNumbers(s string) []int {
 
 func isDir(p string) bool  { st, err := os.Stat(p); return err == nil && st.IsDir() }
 func isFile(p string) bool { st, err := os.Stat(p); return err == nil && st.Mode().IsRegular() }
+
+// uniqueStrings returns ss without repeats, in first-seen order.
+func uniqueStrings(ss []string) []string {
+	seen := make(map[string]bool, len(ss))
+	var out []string
+	for _, s := range ss {
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	return out
+}
 
 // expandModuleArgs replaces directories by the module files under them
 // (sorted); files and module names stay as given.
