@@ -213,11 +213,23 @@ type desc struct {
 	sig     string // kind + members without sizes: the declaration
 }
 
+// refBudget bounds the work of spelling one type reference: anonymous
+// types are expanded inline, and hostile BTF can share them so that the
+// expansion would grow exponentially.
+const refBudget = 4096
+
 // ref spells a type reference without expanding named types.
 func ref(t btf.Type, depth int) string {
-	if depth > 40 {
+	budget := refBudget
+	return refB(t, depth, &budget)
+}
+
+func refB(t btf.Type, depth int, budget *int) string {
+	*budget--
+	if depth > 40 || *budget < 0 {
 		return "..."
 	}
+	ref := func(t btf.Type, depth int) string { return refB(t, depth, budget) }
 	switch t := t.(type) {
 	case nil:
 		return "?"
@@ -327,8 +339,19 @@ type flatMember struct {
 	m    btf.Member
 }
 
+// maxFlat bounds the members of one type after flattening.
+const maxFlat = 1 << 14
+
 func flatten(prefix string, ms []btf.Member, out []flatMember, depth int) []flatMember {
+	budget := maxFlat
+	return flattenB(prefix, ms, out, depth, &budget)
+}
+
+func flattenB(prefix string, ms []btf.Member, out []flatMember, depth int, budget *int) []flatMember {
 	for _, m := range ms {
+		if *budget--; *budget < 0 {
+			return out
+		}
 		inner := stripQuals(m.Type)
 		switch inner.(type) {
 		case *btf.Struct, *btf.Union:
@@ -337,7 +360,7 @@ func flatten(prefix string, ms []btf.Member, out []flatMember, depth int) []flat
 				if m.Name != "" {
 					p = prefix + m.Name + "."
 				}
-				out = flatten(p, members(inner), out, depth+1)
+				out = flattenB(p, members(inner), out, depth+1, budget)
 				continue
 			}
 		}
@@ -420,18 +443,16 @@ func (ix *index) children(t btf.Type) []edge {
 		return es
 	}
 	var es []edge
-	seen := map[btf.Type]bool{}
+	seen := map[btf.Type]bool{} // every type visited: anonymous ones can be shared
 	k := key(t)
 	var walk func(label string, u btf.Type, depth int)
 	walk = func(label string, u btf.Type, depth int) {
-		if depth > 40 || u == nil {
+		if depth > 40 || u == nil || seen[u] {
 			return
 		}
+		seen[u] = true
 		if isNamedNode(u) {
-			if !seen[u] {
-				seen[u] = true
-				es = append(es, edge{label, u})
-			}
+			es = append(es, edge{label, u})
 			return
 		}
 		switch u := u.(type) {
