@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -268,7 +269,8 @@ func TestKabiExplainRealABIs(t *testing.T) {
 
 // TestKabiExplainCLIModules: the CLI on the first pair with changed module
 // CRCs, restricted to the exports of a sample of modules, loads those
-// modules' split BTF from both trees; every symbol gets an answer.
+// modules' split BTF from both trees; every symbol gets an answer, and
+// every one "not in BTF" is data by binutils nm on NEW's module.
 func TestKabiExplainCLIModules(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: kernel images skipped")
@@ -319,8 +321,30 @@ func TestKabiExplainCLIModules(t *testing.T) {
 			t.Fatalf("schema %q, %d symbols for %d, errors %v", doc.Schema, len(doc.Symbols), len(syms), doc.Errors)
 		}
 		counts := map[string]int{}
+		nmTypes := map[string]map[string]byte{} // module -> symbol -> nm type, from binutils nm
+		nm := need(t, "nm")
 		for _, s := range doc.Symbols {
 			counts[s.Certainty+" "+s.Note]++
+			if s.Note == btfexplain.NoteNotInBTF {
+				// Not in BTF must mean data: nm (binutils) on NEW's module says so.
+				if nmTypes[s.Module] == nil {
+					nmTypes[s.Module] = map[string]byte{}
+					out, err := exec.Command(nm, filepath.Join(b.modules, "kernel", s.Module+".ko")).Output()
+					if err != nil {
+						t.Fatalf("nm %s: %v", s.Module, err)
+					}
+					for _, l := range strings.Split(string(out), "\n") {
+						if f := strings.Fields(l); len(f) >= 2 && len(f[len(f)-2]) == 1 {
+							nmTypes[s.Module][f[len(f)-1]] = f[len(f)-2][0]
+						}
+					}
+				}
+				switch c := nmTypes[s.Module][s.Symbol]; c {
+				case 'D', 'd', 'B', 'b', 'R', 'r':
+				default:
+					t.Errorf("%s [%s]: not in BTF, but nm says %q", s.Symbol, s.Module, c)
+				}
+			}
 			if s.Module != sa[s.Symbol].module {
 				t.Errorf("%s: module %q, want %q", s.Symbol, s.Module, sa[s.Symbol].module)
 			}
