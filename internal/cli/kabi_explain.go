@@ -79,7 +79,7 @@ func runKabiExplain(s *IO, args []string) int {
 	var asJSON bool
 	var maxCauses int
 	fs := newFlags(cmd, kabiExplainSynopsis, kabiExplainExamples, s)
-	fs.StringArrayVarP(&symversFiles, "symvers", "E", nil, "Module.symvers (or .gz) of OLD, then of NEW: explain the symbols whose CRC differs")
+	fs.StringArrayVarP(&symversFiles, "symvers", "E", nil, "Module.symvers `FILE` (or .gz) of OLD, then of NEW: explain the symbols whose CRC differs")
 	fs.StringVar(&oldMods, "old-modules", "", "module tree of OLD (`DIR` lib/modules/REL), for module exports")
 	fs.StringVar(&newMods, "new-modules", "", "module tree of NEW (`DIR`), for module exports")
 	fs.IntVar(&maxCauses, "max-causes", 8, "text output: causes shown per symbol (0: all)")

@@ -81,8 +81,8 @@ func runKabiMatrix(s *IO, args []string) int {
 	var policy, htmlOut string
 	var maxSize int64
 	fs := newFlags(cmd, kabiMatrixSynopsis, kabiMatrixExamples, s)
-	fs.StringArrayVarP(&basedirs, "basedir", "b", nil, "root of a system holding kernels (repeatable; default /)")
-	fs.StringArrayVarP(&releases, "set-version", "k", nil, "only this kernel release (repeatable)")
+	fs.StringArrayVarP(&basedirs, "basedir", "b", nil, "a root (`DIR`) holding kernels in lib/modules and boot (repeatable; default /)")
+	fs.StringArrayVarP(&releases, "set-version", "k", nil, "only kernel `RELEASE` (repeatable)")
 	fs.BoolVar(&noDeps, "no-deps", false, "do not load dependencies from the kernel's tree first")
 	fs.StringVar(&policy, "policy", "", "loader policy: debian or upstream (default: detected per kernel)")
 	flagChoices(fs, "policy", "debian", "upstream")
