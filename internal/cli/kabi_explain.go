@@ -3,8 +3,6 @@ package cli
 import (
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"runtime/debug"
 	"sort"
 	"strings"
@@ -168,7 +166,7 @@ func runKabiExplain(s *IO, args []string) int {
 		for _, m := range names {
 			n := 0
 			for i, dir := range []string{oldMods, newMods} {
-				p, ok := findTreeModule(dir, m)
+				p, ok := btfexplain.FindModule(dir, m)
 				if !ok {
 					continue
 				}
@@ -229,20 +227,6 @@ func changedCRCs(a, b *symvers.Table) []string {
 	}
 	sort.Strings(out)
 	return out
-}
-
-// findTreeModule finds module path m (as Module.symvers names it, without
-// .ko) under a module tree: DIR/kernel/m.ko, or DIR/m.ko, compressed or not.
-func findTreeModule(dir, m string) (string, bool) {
-	for _, sub := range []string{"kernel", ""} {
-		for _, ext := range []string{".ko", ".ko.xz", ".ko.zst", ".ko.gz"} {
-			p := filepath.Join(dir, sub, m+ext)
-			if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() {
-				return p, true
-			}
-		}
-	}
-	return "", false
 }
 
 func writeExplainText(w io.Writer, doc *kabiExplainDoc, maxCauses int) {

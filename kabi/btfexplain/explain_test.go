@@ -302,3 +302,20 @@ func TestToyImages(t *testing.T) {
 		}
 	}
 }
+
+func TestFindModule(t *testing.T) {
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "kernel/fs/ext4"), 0o755)
+	os.MkdirAll(filepath.Join(dir, "extra"), 0o755)
+	os.WriteFile(filepath.Join(dir, "kernel/fs/ext4/ext4.ko.xz"), nil, 0o644)
+	os.WriteFile(filepath.Join(dir, "extra/foo.ko"), nil, 0o644)
+	if p, ok := FindModule(dir, "fs/ext4/ext4"); !ok || p != filepath.Join(dir, "kernel/fs/ext4/ext4.ko.xz") {
+		t.Errorf("ext4: %q %v", p, ok)
+	}
+	if p, ok := FindModule(dir, "extra/foo"); !ok || p != filepath.Join(dir, "extra/foo.ko") {
+		t.Errorf("foo: %q %v", p, ok)
+	}
+	if _, ok := FindModule(dir, "fs/nope"); ok {
+		t.Errorf("found a missing module")
+	}
+}

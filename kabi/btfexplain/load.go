@@ -20,6 +20,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 
 	"github.com/cilium/ebpf/btf"
 	"github.com/kmodscope/kmodscope/elfx"
@@ -190,3 +191,19 @@ func (s *Spec) addSplit(raw []byte) (err error) {
 
 // HasFunc reports whether s has a BTF function (FUNC) called name.
 func (s *Spec) HasFunc(name string) bool { return len(s.index().funcs[name]) > 0 }
+
+// FindModule finds the module file for modpath (a Module.symvers module
+// column: the path without .ko, e.g. "fs/ext4/ext4") in a module tree dir
+// (lib/modules/RELEASE): dir/kernel/modpath.ko, or dir/modpath.ko (extra/,
+// updates/), plain or compressed (.xz, .zst, .gz).
+func FindModule(dir, modpath string) (string, bool) {
+	for _, sub := range []string{"kernel", ""} {
+		for _, ext := range []string{".ko", ".ko.xz", ".ko.zst", ".ko.gz"} {
+			p := filepath.Join(dir, sub, modpath+ext)
+			if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() {
+				return p, true
+			}
+		}
+	}
+	return "", false
+}
