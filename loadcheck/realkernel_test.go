@@ -186,8 +186,10 @@ func predict(t *testing.T, base *target.Kernel, c realkernel.Case) *loadcheck.Re
 // module's own init output).
 var loaderLine = regexp.MustCompile(`taints kernel|tainting kernel|kernel tainted|module verification failed|Unknown symbol|disagrees about version|no symbol version|Disabling lock debugging|version magic|WRITE\|EXEC|exports duplicate|does not import|is blacklisted|retpoline`)
 
-// oopsLine matches the first line of a kernel oops.
-var oopsLine = regexp.MustCompile(`^BUG: unable to handle page fault|^Oops: |^general protection fault`)
+// oopsLine matches the first line of a kernel oops (x86; arm64's
+// "Unable to handle kernel paging request" / "Internal error: Oops"; s390's
+// "Unable to handle kernel pointer dereference").
+var oopsLine = regexp.MustCompile(`^BUG: unable to handle page fault|^Oops: |^general protection fault|^Unable to handle kernel |^Internal error: Oops`)
 
 func compare(p *loadcheck.Result, o realkernel.Outcome) string {
 	oops := false
@@ -196,8 +198,8 @@ func compare(p *loadcheck.Result, o realkernel.Outcome) string {
 	}
 	if p.FailedCheck == loadcheck.CheckKernelCrash || oops {
 		// A predicted crash agrees with an oops that killed insmod
-		// (SIGKILL: exit status 137).
-		if p.FailedCheck == loadcheck.CheckKernelCrash && oops && o.ExitStatus == 137 {
+		// (x86: SIGKILL, exit status 137; arm64: SIGSEGV, 139).
+		if p.FailedCheck == loadcheck.CheckKernelCrash && oops && (o.ExitStatus == 137 || o.ExitStatus == 139) {
 			return ""
 		}
 		return fmt.Sprintf("crash: predicted %q; kernel exit %d, oops %v, dmesg %q", p.Crash, o.ExitStatus, oops, o.Dmesg)
