@@ -24,7 +24,6 @@ func TestArchOf(t *testing.T) {
 	copy(arm[0x38:], "ARM\x64")
 	s390 := make([]byte, 0x100) // no recognisable header: config decides
 	write("config-6.1.0-50-s390x", []byte("CONFIG_64BIT=y\nCONFIG_S390=y\n"))
-	ppc := make([]byte, 0x100)
 	write("config-6.1.0-50-powerpc64le", []byte("CONFIG_PPC64=y\nCONFIG_CPU_LITTLE_ENDIAN=y\n"))
 	for _, tc := range []struct {
 		file string
@@ -34,7 +33,6 @@ func TestArchOf(t *testing.T) {
 		{"vmlinuz-6.1.0-56-amd64", bz, "amd64"},
 		{"vmlinuz-6.12.117+deb12-arm64", arm, "arm64"},
 		{"vmlinuz-6.1.0-50-s390x", s390, "s390x"},
-		{"vmlinuz-6.1.0-50-powerpc64le", ppc, "ppc64el"},
 		{"vmlinuz-x-arm64", make([]byte, 16), "arm64"}, // the flavour in the name
 	} {
 		a, err := ArchOf(write(tc.file, tc.data))
@@ -46,8 +44,10 @@ func TestArchOf(t *testing.T) {
 			t.Errorf("%s: %s, want %s", tc.file, a.Name, tc.want)
 		}
 	}
-	if _, err := ArchOf(write("vmlinuz-unknown", make([]byte, 16))); err == nil || !strings.Contains(err.Error(), "cannot tell") {
-		t.Errorf("unknown image: %v", err)
+	for _, name := range []string{"vmlinuz-unknown", "vmlinuz-6.1.0-50-powerpc64le"} { // ppc64el: not booted
+		if _, err := ArchOf(write(name, make([]byte, 16))); err == nil || !strings.Contains(err.Error(), "cannot tell") {
+			t.Errorf("%s: %v", name, err)
+		}
 	}
 	if _, err := ArchOf(filepath.Join(dir, "missing")); err == nil {
 		t.Error("missing image accepted")

@@ -9,7 +9,7 @@
 // "console=ttyS0 quiet panic=-1 no_timer_check", busybox insmod (whose exit status is the
 // errno), dmesg -c right before the tested insmod. The qemu binary, machine,
 // console and busybox follow the kernel image's architecture (Arches: amd64,
-// arm64 under qemu-system-aarch64 -M virt, s390x, ppc64el).
+// arm64 under qemu-system-aarch64 -M virt, s390x under qemu-system-s390x).
 package realkernel
 
 import (
