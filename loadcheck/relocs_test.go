@@ -115,4 +115,3 @@ func TestRelocationTypes(t *testing.T) {
 		}
 	}
 }
-
