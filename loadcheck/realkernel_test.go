@@ -198,7 +198,7 @@ func compare(p *loadcheck.Result, o realkernel.Outcome) string {
 	}
 	if p.FailedCheck == loadcheck.CheckKernelCrash || oops {
 		// A predicted crash agrees with an oops that killed insmod
-		// (x86: SIGKILL, exit status 137; arm64: SIGSEGV, 139).
+		// (x86: SIGKILL, exit status 137; arm64 and s390x: SIGSEGV, 139).
 		if p.FailedCheck == loadcheck.CheckKernelCrash && oops && (o.ExitStatus == 137 || o.ExitStatus == 139) {
 			return ""
 		}
