@@ -22,7 +22,9 @@ import (
 // on the committed crc7 fixtures of the same kernel series, against a
 // minimal target (no trees, no qemu): where the kernel refused the module
 // in its ELF stage, check must give the same messages and errno; where it
-// got past that stage, check must not refuse it there.
+// got past that stage, check must not refuse it there. On arm64 and s390x
+// the crc7-stripped-* variants whose refusal is static (e_machine, W+X
+// sections, arm64's PLT and ftrace sections) are replayed too.
 func TestELFStageReplay(t *testing.T) {
 	type rec struct {
 		Variant    string   `json:"variant"`
@@ -30,14 +32,18 @@ func TestELFStageReplay(t *testing.T) {
 		Errno      string   `json:"errno"`
 		Dmesg      []string `json:"dmesg"`
 	}
-	elfStage := map[string]bool{loadcheck.CheckELF: true, loadcheck.CheckLoadInfo: true, loadcheck.CheckModuleStructSize: true, loadcheck.CheckKernelCrash: true}
+	elfStage := map[string]bool{loadcheck.CheckELF: true, loadcheck.CheckLoadInfo: true, loadcheck.CheckModuleStructSize: true, loadcheck.CheckKernelCrash: true,
+		loadcheck.CheckArchSections: true, loadcheck.CheckRWX: true}
 	total := 0
 	for _, k := range []struct {
 		obs, fixture string
 		version      [3]int
+		machine      elf.Machine
 	}{
-		{"observed-6.1.0-57.json", "amd64/crc7.ko", [3]int{6, 1, 0}},
-		{"observed-6.12.117.json", "amd64-6.12/crc7.ko.xz", [3]int{6, 12, 117}},
+		{"observed-6.1.0-57.json", "amd64/crc7.ko", [3]int{6, 1, 0}, elf.EM_X86_64},
+		{"observed-6.12.117.json", "amd64-6.12/crc7.ko.xz", [3]int{6, 12, 117}, elf.EM_X86_64},
+		{"observed-6.12.117-arm64.json", "arm64-6.12/crc7.ko.xz", [3]int{6, 12, 117}, elf.EM_AARCH64},
+		{"observed-6.1.0-50-s390x.json", "s390x/crc7.ko", [3]int{6, 1, 0}, elf.EM_S390},
 	} {
 		raw, err := os.ReadFile(filepath.Join("..", "internal", "variants", "testdata", k.obs))
 		if err != nil {
@@ -65,12 +71,16 @@ func TestELFStageReplay(t *testing.T) {
 		kv, _ := m.Modinfo()
 		magic, _ := ko.Get(kv, "vermagic")
 		tm, _ := m.ThisModule()
-		tk := &target.Kernel{Release: "test", Version: k.version, Machine: elf.EM_X86_64, Vermagic: magic, ModuleStructSize: tm.Size,
-			Config: kconfig.Config{"CONFIG_MODULE_SIG": "y", "CONFIG_MODULE_FORCE_LOAD": "y", "CONFIG_STRICT_MODULE_RWX": "y", "CONFIG_FORTIFY_SOURCE": "y"},
+		tk := &target.Kernel{Release: "test", Version: k.version, Machine: k.machine, Vermagic: magic, ModuleStructSize: tm.Size,
+			Config: kconfig.Config{"CONFIG_MODULE_SIG": "y", "CONFIG_MODULE_FORCE_LOAD": "y", "CONFIG_STRICT_MODULE_RWX": "y",
+				"CONFIG_DYNAMIC_FTRACE": "y", "CONFIG_FORTIFY_SOURCE": "y"},
 			Policy: target.PolicyDebian}
 		n := 0
 		for _, o := range doc.Outcomes {
-			if !strings.HasPrefix(o.Variant, "crc7-elf-") {
+			static := k.machine != elf.EM_X86_64 && slices.Contains([]string{"crc7-stripped-e_machine-x86_64",
+				"crc7-stripped-e_machine-aarch64", "crc7-stripped-text-wx", "crc7-stripped-arm64-no-plt",
+				"crc7-stripped-arm64-no-init-plt", "crc7-stripped-arm64-no-ftrace-trampoline"}, o.Variant)
+			if !strings.HasPrefix(o.Variant, "crc7-elf-") && !static {
 				continue
 			}
 			data, err := variants.Apply(o.Variant, base)
@@ -94,12 +104,12 @@ func TestELFStageReplay(t *testing.T) {
 				continue
 			}
 			oops := slices.ContainsFunc(o.Dmesg, func(l string) bool {
-				return strings.HasPrefix(l, "BUG: unable to handle page fault") || strings.HasPrefix(l, "kernel BUG at ")
+				return strings.HasPrefix(l, "BUG: unable to handle page fault") || strings.HasPrefix(l, "Unable to handle kernel ") || strings.HasPrefix(l, "kernel BUG at ")
 			})
 			if r.FailedCheck == loadcheck.CheckKernelCrash || oops {
-				// A crash: insmod killed by the oops (SIGKILL, 137, or
-				// SIGSEGV, 139, after a BUG).
-				if r.FailedCheck != loadcheck.CheckKernelCrash || (o.ExitStatus != 137 && o.ExitStatus != 139) || !oops || r.Crash == "" {
+				// A crash: insmod killed by the oops (x86 SIGKILL 137,
+				// arm64 and s390x SIGSEGV 139, and 139 after a BUG).
+				if r.FailedCheck != loadcheck.CheckKernelCrash || o.ExitStatus != 137 && o.ExitStatus != 139 || !oops || r.Crash == "" {
 					t.Errorf("%s on %s: check %s %q, kernel exit %d", o.Variant, k.obs, r.FailedCheck, r.Crash, o.ExitStatus)
 				}
 				continue
@@ -111,6 +121,7 @@ func TestELFStageReplay(t *testing.T) {
 		if n < 10 {
 			t.Errorf("%s: only %d damaged-ELF outcomes", k.obs, n)
 		}
+		t.Logf("%s: %d outcomes replayed on %s", k.obs, n, k.fixture)
 		total += n
 	}
 	t.Logf("%d recorded damaged-ELF outcomes replayed on committed fixtures", total)

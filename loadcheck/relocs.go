@@ -19,10 +19,36 @@ var arm64Relocs = map[uint32]bool{
 	279: true, 280: true, 282: true, 283: true,
 }
 
+// s390x relocation types apply_rela() handles (arch/s390/kernel/module.c,
+// the same in 6.1 and 6.12): the direct, PC-relative, GOT, PLT and GOTOFF
+// families. R_390_COPY, GLOB_DAT, JMP_SLOT and RELATIVE (shared-object
+// relocations) are refused without a message (s390Silent); every other
+// type prints "module %s: unknown relocation: %u".
+var s390Relocs = func() map[uint32]bool {
+	m := map[uint32]bool{}
+	for _, r := range []elf.R_390{
+		elf.R_390_NONE, elf.R_390_8, elf.R_390_12, elf.R_390_16, elf.R_390_20, elf.R_390_32, elf.R_390_64,
+		elf.R_390_PC16, elf.R_390_PC16DBL, elf.R_390_PC32DBL, elf.R_390_PC32, elf.R_390_PC64,
+		elf.R_390_GOT12, elf.R_390_GOT16, elf.R_390_GOT20, elf.R_390_GOT32, elf.R_390_GOT64, elf.R_390_GOTENT,
+		elf.R_390_GOTPLT12, elf.R_390_GOTPLT16, elf.R_390_GOTPLT20, elf.R_390_GOTPLT32, elf.R_390_GOTPLT64, elf.R_390_GOTPLTENT,
+		elf.R_390_PLT16DBL, elf.R_390_PLT32DBL, elf.R_390_PLT32, elf.R_390_PLT64,
+		elf.R_390(34), elf.R_390(35), elf.R_390(36), // PLTOFF16, PLTOFF32, PLTOFF64 (no Go names)
+		elf.R_390_GOTOFF16, elf.R_390_GOTOFF, elf.R_390_GOTOFF64, elf.R_390_GOTPC, elf.R_390_GOTPCDBL,
+	} {
+		m[uint32(r)] = true
+	}
+	return m
+}()
+
+var s390Silent = map[uint32]bool{
+	uint32(elf.R_390_COPY): true, uint32(elf.R_390_GLOB_DAT): true,
+	uint32(elf.R_390_JMP_SLOT): true, uint32(elf.R_390_RELATIVE): true,
+}
+
 // checkRelocations mirrors apply_relocations(): for every relocation
-// section whose target is SHF_ALLOC, REL sections are refused on x86_64 and
-// arm64, and RELA entries of a type the architecture does not handle stop
-// the load. Only x86_64 and arm64 are modelled.
+// section whose target is SHF_ALLOC, REL sections are refused on x86_64,
+// arm64 and s390x, and RELA entries of a type the architecture does not
+// handle stop the load. x86_64, arm64 and s390x are modelled.
 func (c *run) checkRelocations() *Result {
 	f := c.m.ELF
 	var known map[uint32]bool
@@ -31,8 +57,10 @@ func (c *run) checkRelocations() *Result {
 		known = x86Relocs
 	case elf.EM_AARCH64:
 		known = arm64Relocs
+	case elf.EM_S390:
+		known = s390Relocs
 	default:
-		c.note("relocations are only checked for x86_64 and arm64 targets")
+		c.note("relocations are only checked for x86_64, arm64 and s390x targets")
 		return nil
 	}
 	hint := "the module uses a relocation the target kernel cannot apply: rebuild it with the kernel's compiler flags (-mcmodel=kernel, no GOT)"
@@ -62,11 +90,16 @@ func (c *run) checkRelocations() *Result {
 				if known[r.Type] {
 					continue
 				}
-				if f.Machine == elf.EM_X86_64 {
+				switch {
+				case f.Machine == elf.EM_X86_64:
 					c.msg("module: %s: Unknown rela relocation: %d", c.mod, r.Type)
-				} else if c.t.AtLeast(6, 4) {
+				case f.Machine == elf.EM_S390:
+					if !s390Silent[r.Type] {
+						c.msg("module %s: unknown relocation: %d", c.mod, r.Type)
+					}
+				case c.t.AtLeast(6, 4):
 					c.msg("Modules: module %s: unsupported RELA relocation: %d", c.mod, r.Type)
-				} else {
+				default:
 					c.msg("module %s: unsupported RELA relocation: %d", c.mod, r.Type)
 				}
 				return c.fail(CheckRelocation, "ENOEXEC", fmt.Sprintf("%s (type %d in %s)", hint, r.Type, s.Name))

@@ -39,7 +39,7 @@ var (
 // same kernel code judges the modules. Images that are not bzImages, or
 // whose vmlinux has no PVH note, are booted as they are.
 func bootImage(kernel string) (string, error) {
-	if BzImage || QEMU != "qemu-system-x86_64" {
+	if BzImage {
 		return kernel, nil
 	}
 	st, err := os.Stat(kernel)

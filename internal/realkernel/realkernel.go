@@ -7,7 +7,9 @@
 // The recipe is the one in /work/shared/docs/real-kernel-testing.md:
 // qemu-system-x86_64 -accel tcg -cpu max -m 512 -nographic -no-reboot,
 // "console=ttyS0 quiet panic=-1 no_timer_check", busybox insmod (whose exit status is the
-// errno), dmesg -c right before the tested insmod.
+// errno), dmesg -c right before the tested insmod. The qemu binary, machine,
+// console and busybox follow the kernel image's architecture (Arches: amd64,
+// arm64 under qemu-system-aarch64 -M virt, s390x under qemu-system-s390x).
 package realkernel
 
 import (
@@ -15,6 +17,7 @@ import (
 	"context"
 	"crypto/rand"
 	"debug/elf"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -105,10 +108,11 @@ func (o *Outcome) Loaded() bool { return o.Error == "" && o.ExitStatus == 0 }
 
 // Settings that tests may adjust.
 var (
-	// QEMU is the emulator binary.
-	QEMU = "qemu-system-x86_64"
+	// QEMU overrides the emulator binary; "" means the kernel's
+	// architecture's (Arch.QEMU).
+	QEMU = ""
 	// Busybox is the static busybox copied into the initramfs; "" means
-	// search PATH and /bin, /usr/bin.
+	// search PATH and the architecture's places (Arch.Busybox).
 	Busybox = ""
 	// BootTimeout bounds one qemu run.
 	BootTimeout = 120 * time.Second
@@ -126,54 +130,19 @@ var (
 // by this package, so the cpio tool is not needed.)
 func Available() error { return AvailableFor(DefaultKernel) }
 
-// AvailableFor is Available for another kernel image.
+// AvailableFor is Available for another kernel image: the kernel exists,
+// and the qemu and static busybox of its architecture are installed.
 func AvailableFor(kernel string) error {
-	if _, err := exec.LookPath(QEMU); err != nil {
-		return fmt.Errorf("realkernel: %s not installed (Debian package qemu-system-x86): %w", QEMU, err)
-	}
-	bb, err := busyboxPath()
+	a, err := ArchOf(kernel)
 	if err != nil {
 		return err
 	}
-	if err := checkStatic(bb); err != nil {
-		return err
+	q := qemuFor(a)
+	if _, err := exec.LookPath(q); err != nil {
+		return fmt.Errorf("realkernel: %s not installed (Debian package %s): %w", q, a.Package, err)
 	}
-	if _, err := os.Stat(kernel); err != nil {
-		return fmt.Errorf("realkernel: kernel image: %w", err)
-	}
-	return nil
-}
-
-func busyboxPath() (string, error) {
-	if Busybox != "" {
-		return Busybox, nil
-	}
-	if p, err := exec.LookPath("busybox"); err == nil {
-		return p, nil
-	}
-	for _, p := range []string{"/bin/busybox", "/usr/bin/busybox"} {
-		if _, err := os.Stat(p); err == nil {
-			return p, nil
-		}
-	}
-	return "", errors.New("realkernel: busybox not installed (Debian package busybox-static)")
-}
-
-func checkStatic(path string) error {
-	f, err := elf.Open(path)
-	if err != nil {
-		return fmt.Errorf("realkernel: busybox: %w", err)
-	}
-	defer f.Close()
-	for _, p := range f.Progs {
-		if p.Type == elf.PT_INTERP {
-			return fmt.Errorf("realkernel: %s is dynamically linked; install busybox-static", path)
-		}
-	}
-	if f.Machine != elf.EM_X86_64 {
-		return fmt.Errorf("realkernel: %s is not an x86_64 binary", path)
-	}
-	return nil
+	_, err = busyboxFor(a)
+	return err
 }
 
 // Run boots kernel once per case, parallel guests at a time (at least 1),
@@ -187,7 +156,8 @@ func Run(ctx context.Context, kernel string, cases []Case, parallel int) ([]Outc
 	if err := AvailableFor(kernel); err != nil {
 		return nil, err
 	}
-	bb, _ := busyboxPath()
+	arch, _ := ArchOf(kernel)
+	bb, _ := busyboxFor(arch)
 	busybox, err := os.ReadFile(bb)
 	if err != nil {
 		return nil, err
@@ -211,11 +181,11 @@ func Run(ctx context.Context, kernel string, cases []Case, parallel int) ([]Outc
 				return
 			}
 			defer func() { <-sem }()
-			o, err := runOne(ctx, kernel, busybox, &cases[i])
+			o, err := runOne(ctx, arch, kernel, busybox, &cases[i])
 			if errors.Is(err, errNoInit) && ctx.Err() == nil {
 				// The guest died before /init (under TCG on a loaded
 				// host the early timer checks can panic): boot once more.
-				o, err = runOne(ctx, kernel, busybox, &cases[i])
+				o, err = runOne(ctx, arch, kernel, busybox, &cases[i])
 			}
 			if err != nil {
 				err = fmt.Errorf("case %s: %w", cases[i].Name, err)
@@ -236,14 +206,14 @@ var safeName = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
 // while booting), so the case says nothing about the module.
 var errNoInit = errors.New("no report from /init (the guest did not reach /init?)")
 
-func runOne(ctx context.Context, kernel string, busybox []byte, c *Case) (Outcome, error) {
+func runOne(ctx context.Context, arch *Arch, kernel string, busybox []byte, c *Case) (Outcome, error) {
 	o := Outcome{Case: c.Name, ExitStatus: -1}
 	tok := make([]byte, 6)
 	if _, err := rand.Read(tok); err != nil {
 		return o, err
 	}
 	prefix := "KMSRK" + hex.EncodeToString(tok)
-	img, modName, err := buildInitramfs(busybox, c, prefix)
+	img, modName, err := buildInitramfs(arch, busybox, c, prefix)
 	if err != nil {
 		return o, err
 	}
@@ -256,13 +226,13 @@ func runOne(ctx context.Context, kernel string, busybox []byte, c *Case) (Outcom
 	if err := os.WriteFile(initrd, img, 0o644); err != nil {
 		return o, err
 	}
-	appendLine := strings.Join(append([]string{"console=ttyS0", "quiet", "panic=-1", "no_timer_check"}, c.BootArgs...), " ")
+	appendLine := strings.Join(append([]string{"console=" + arch.Console, "quiet", "panic=-1", "no_timer_check"}, c.BootArgs...), " ")
 	bctx, cancel := context.WithTimeout(ctx, BootTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(bctx, QEMU,
-		"-accel", "tcg", "-cpu", "max", "-m", strconv.Itoa(MemoryMB), "-smp", "1",
-		"-nographic", "-no-reboot",
+	args := append(append([]string(nil), arch.Machine...),
+		"-m", strconv.Itoa(MemoryMB), "-smp", "1", "-nographic", "-no-reboot",
 		"-kernel", kernel, "-initrd", initrd, "-append", appendLine)
+	cmd := exec.CommandContext(bctx, qemuFor(arch), args...)
 	var console bytes.Buffer
 	cmd.Stdout = &console
 	cmd.Stderr = &console
@@ -314,7 +284,11 @@ func moduleName(path string, data []byte) string {
 	}
 	// A damaged module kmodscope's reader refuses: the kernel's own view
 	// (the 6.1 checks bound the least).
-	if r := elfcheck.Check(data, elfcheck.Params{Form: elfcheck.Form61, Machine: elf.EM_X86_64, Is64: true}); r.OK && r.ModName != "" {
+	order := binary.ByteOrder(binary.LittleEndian)
+	if len(data) > elf.EI_DATA && data[elf.EI_DATA] == byte(elf.ELFDATA2MSB) {
+		order = binary.BigEndian
+	}
+	if r := elfcheck.Check(data, elfcheck.Params{Form: elfcheck.Form61, Machine: moduleMachine(data), Is64: true, Order: order}); r.OK && r.ModName != "" {
 		return r.ModName
 	}
 	return strings.ReplaceAll(ko.NameFromPath(path), "-", "_")
@@ -322,7 +296,7 @@ func moduleName(path string, data []byte) string {
 
 func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
 
-func buildInitramfs(busybox []byte, c *Case, prefix string) ([]byte, string, error) {
+func buildInitramfs(arch *Arch, busybox []byte, c *Case, prefix string) ([]byte, string, error) {
 	w := newCpio()
 	for _, d := range []string{"bin", "dev", "proc", "sys", "tmp", "m", "root"} {
 		w.dir(d)
@@ -359,9 +333,10 @@ func buildInitramfs(busybox []byte, c *Case, prefix string) ([]byte, string, err
 		s.WriteString("insmod /m/t.ko 2>/tmp/e; echo \"$P SETUP preload: $?\"; out SETUPERR </tmp/e\n")
 	}
 	s.WriteString("cat /proc/sys/kernel/tainted >/tmp/t; out TAINT0 </tmp/t\n")
-	// Let the boot settle so that late boot messages (the TSC clocksource
-	// switch, about 2 s in) do not land in the tested insmod's window.
-	s.WriteString("i=0; while [ $i -lt 30 ]; do dmesg | grep -q -e 'Switched to clocksource tsc' -e 'Marking TSC unstable' && break; sleep 1; i=$((i+1)); done\n")
+	// Let the boot settle so that late boot messages (on x86 the TSC
+	// clocksource switch, about 2 s in) do not land in the tested insmod's
+	// window.
+	s.WriteString(settleScript(arch))
 	s.WriteString("dmesg -c >/dev/null\n")
 	insmod := func(args string) {
 		if args != "" {

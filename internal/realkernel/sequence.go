@@ -24,9 +24,19 @@ func RunSequence(ctx context.Context, kernel string, modules, names []string, bo
 	if err := AvailableFor(kernel); err != nil {
 		return nil, err
 	}
-	bb, _ := busyboxPath()
+	arch, err := ArchOf(kernel)
+	if err != nil {
+		return nil, err
+	}
+	bb, err := busyboxFor(arch)
+	if err != nil {
+		return nil, err
+	}
 	busybox, err := os.ReadFile(bb)
 	if err != nil {
+		return nil, err
+	}
+	if kernel, err = bootImage(kernel); err != nil {
 		return nil, err
 	}
 	tok := make([]byte, 6)
@@ -47,7 +57,7 @@ func RunSequence(ctx context.Context, kernel string, modules, names []string, bo
 	var s strings.Builder
 	s.WriteString("#!/bin/sh\nexport PATH=/bin\nmount -t proc proc /proc\nmount -t sysfs sysfs /sys\ndmesg -n 1\n")
 	s.WriteString(`out() { while IFS= read -r l || [ -n "$l" ]; do echo "$P $1 $l"; l=; done; }` + "\n")
-	s.WriteString("i=0; while [ $i -lt 30 ]; do dmesg | grep -q -e 'Switched to clocksource tsc' -e 'Marking TSC unstable' && break; sleep 1; i=$((i+1)); done\n")
+	s.WriteString(settleScript(arch))
 	modNames := make([]string, len(modules))
 	for i, m := range modules {
 		data, err := os.ReadFile(m)
@@ -80,9 +90,11 @@ func RunSequence(ctx context.Context, kernel string, modules, names []string, bo
 	timeout := BootTimeout + time.Duration(len(modules))*5*time.Second
 	bctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	appendLine := strings.Join(append([]string{"console=ttyS0", "quiet", "panic=-1", "no_timer_check"}, bootArgs...), " ")
-	cmd := exec.CommandContext(bctx, QEMU, "-accel", "tcg", "-cpu", "max", "-m", strconv.Itoa(MemoryMB), "-smp", "1",
-		"-nographic", "-no-reboot", "-kernel", kernel, "-initrd", initrd, "-append", appendLine)
+	appendLine := strings.Join(append([]string{"console=" + arch.Console, "quiet", "panic=-1", "no_timer_check"}, bootArgs...), " ")
+	args := append(append([]string(nil), arch.Machine...),
+		"-m", strconv.Itoa(MemoryMB), "-smp", "1", "-nographic", "-no-reboot",
+		"-kernel", kernel, "-initrd", initrd, "-append", appendLine)
+	cmd := exec.CommandContext(bctx, qemuFor(arch), args...)
 	var console bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &console, &console
 	cmd.WaitDelay = 5 * time.Second

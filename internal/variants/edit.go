@@ -38,10 +38,10 @@ func sections(data []byte) ([]section, error) {
 		return nil, err
 	}
 	defer f.Close()
-	if f.Class != elf.ELFCLASS64 || f.ByteOrder != binary.LittleEndian {
-		return nil, fmt.Errorf("not ELF64 little-endian")
+	if f.Class != elf.ELFCLASS64 {
+		return nil, fmt.Errorf("not ELF64")
 	}
-	shoff := int(binary.LittleEndian.Uint64(data[0x28:]))
+	shoff := int(order(data).Uint64(data[0x28:]))
 	out := make([]section, len(f.Sections))
 	for i, s := range f.Sections {
 		out[i] = section{idx: i, hdrOff: shoff + 64*i, off: int(s.Offset), size: int(s.Size),
@@ -158,10 +158,10 @@ func renameSection(data []byte, name, repl string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	shstrndx := int(binary.LittleEndian.Uint16(data[0x3e:]))
+	shstrndx := int(order(data).Uint16(data[0x3e:]))
 	ss, _ := sections(data)
 	strs := ss[shstrndx]
-	nameOff := int(binary.LittleEndian.Uint32(data[s.hdrOff:]))
+	nameOff := int(order(data).Uint32(data[s.hdrOff:]))
 	p := strs.off + nameOff
 	if string(data[p:p+len(name)]) != name {
 		return nil, fmt.Errorf("name of %s not found in .shstrtab", name)
@@ -177,14 +177,14 @@ func setFlags(data []byte, name string, or uint64) ([]byte, error) {
 		return nil, err
 	}
 	out := clone(data)
-	binary.LittleEndian.PutUint64(out[s.hdrOff+8:], s.flags|or)
+	order(out).PutUint64(out[s.hdrOff+8:], s.flags|or)
 	return out, nil
 }
 
 // setEhdr16 sets a 16-bit ELF header field at off (e_type 0x10, e_machine 0x12).
 func setEhdr16(data []byte, off int, v uint16) []byte {
 	out := clone(data)
-	binary.LittleEndian.PutUint16(out[off:], v)
+	order(out).PutUint16(out[off:], v)
 	return out
 }
 
@@ -199,8 +199,8 @@ func setRelaType(data []byte, name string, n int, typ uint32) ([]byte, uint32, e
 	}
 	out := clone(data)
 	p := s.off + 24*n + 8
-	info := binary.LittleEndian.Uint64(out[p:])
-	binary.LittleEndian.PutUint64(out[p:], info&^0xffffffff|uint64(typ))
+	info := order(out).Uint64(out[p:])
+	order(out).PutUint64(out[p:], info&^0xffffffff|uint64(typ))
 	return out, uint32(info), nil
 }
 
@@ -237,7 +237,7 @@ func growSection(data []byte, name string, n int) ([]byte, error) {
 		return nil, fmt.Errorf("%s: growing by %d passes the end of the file", name, n)
 	}
 	out := clone(data)
-	binary.LittleEndian.PutUint64(out[s.hdrOff+32:], uint64(s.size+n))
+	order(out).PutUint64(out[s.hdrOff+32:], uint64(s.size+n))
 	return out, nil
 }
 
@@ -255,11 +255,11 @@ func putAt(data []byte, off, width int, v uint64) []byte {
 	out := clone(data)
 	switch width {
 	case 2:
-		binary.LittleEndian.PutUint16(out[off:], uint16(v))
+		order(out).PutUint16(out[off:], uint16(v))
 	case 4:
-		binary.LittleEndian.PutUint32(out[off:], uint32(v))
+		order(out).PutUint32(out[off:], uint32(v))
 	default:
-		binary.LittleEndian.PutUint64(out[off:], v)
+		order(out).PutUint64(out[off:], v)
 	}
 	return out
 }
@@ -284,7 +284,7 @@ func shstrtabName(data []byte) string {
 	if err != nil {
 		return ""
 	}
-	i := int(binary.LittleEndian.Uint16(data[0x3e:]))
+	i := int(order(data).Uint16(data[0x3e:]))
 	if i < len(ss) {
 		return ss[i].name
 	}
@@ -298,12 +298,21 @@ func symShndx(data []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	shnum := binary.LittleEndian.Uint16(data[0x3c:])
+	shnum := order(data).Uint16(data[0x3c:])
 	for p := s.off + s.size - 24; p > s.off; p -= 24 {
-		shndx := binary.LittleEndian.Uint16(data[p+6:])
+		shndx := order(data).Uint16(data[p+6:])
 		if shndx != 0 && shndx < shnum {
 			return putAt(data, p+6, 2, uint64(shnum)+5), nil
 		}
 	}
 	return nil, fmt.Errorf("no defined symbol")
+}
+
+// order is the byte order of an ELF file's bytes (EI_DATA): big-endian for
+// s390x and ppc64 modules, little-endian otherwise.
+func order(data []byte) binary.ByteOrder {
+	if len(data) > elf.EI_DATA && data[elf.EI_DATA] == byte(elf.ELFDATA2MSB) {
+		return binary.BigEndian
+	}
+	return binary.LittleEndian
 }

@@ -7,6 +7,7 @@ package variants
 
 import (
 	"bytes"
+	"debug/elf"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 	"log"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -47,6 +49,23 @@ type Variant struct {
 	// tree unless KMODSCOPE_REALKERNEL_ONLY names it; its outcome there is
 	// recorded in testdata/observed-*.json.
 	NoBoot string
+	// Machines, when not nil, are the only architectures (e_machine of
+	// the source tree's modules) the variant applies to; Skip says why
+	// the others are left out.
+	Machines []elf.Machine
+	Skip     string
+}
+
+var (
+	x86Only    = []elf.Machine{elf.EM_X86_64}
+	notX86     = []elf.Machine{elf.EM_AARCH64, elf.EM_S390, elf.EM_PPC64}
+	notAArch64 = []elf.Machine{elf.EM_X86_64, elf.EM_S390, elf.EM_PPC64}
+	arm64Only  = []elf.Machine{elf.EM_AARCH64}
+)
+
+// applies reports whether v is made for modules of machine m.
+func (v *Variant) applies(m elf.Machine) bool {
+	return v.Machines == nil || slices.Contains(v.Machines, m)
 }
 
 func entry(old, repl string) func([]byte) ([]byte, error) {
@@ -95,7 +114,11 @@ func list() []Variant {
 		{Name: "crc7-stripped-vermagic-release", Base: "crc7", Strip: true, Edit: vermagic(bumpRelease),
 			What: "(g) vermagic release changed, same length (6.1.0-56-amd64 -> 6.1.0-99-amd64, 6.12.117+deb12-amd64 -> 6.12.117+deb99-amd64), __versions present: release ignored, loads with E"},
 		{Name: "crc7-stripped-vermagic-preemX", Base: "crc7", Strip: true, Edit: vermagic(func(v string) string { return strings.Replace(v, " preempt ", " preemX ", 1) }),
+			Machines: x86Only, Skip: "Debian builds its arm64, s390x and ppc64el kernels without PREEMPT: crc7-stripped-vermagic-mod_unloaX instead",
 			What: "(h) vermagic flag preempt -> preemX: ENOEXEC \"version magic '...' should be '...'\""},
+		{Name: "crc7-stripped-vermagic-mod_unloaX", Base: "crc7", Strip: true, Edit: vermagic(func(v string) string { return strings.Replace(v, " mod_unload ", " mod_unloaX ", 1) }),
+			Machines: notX86, Skip: "crc7-stripped-vermagic-preemX covers x86",
+			What: "(h) vermagic flag mod_unload -> mod_unloaX: ENOEXEC \"version magic '...' should be '...'\""},
 		{Name: "crc7-stripped-vermagic-missing", Base: "crc7", Strip: true, Edit: renameKey("vermagic="),
 			What: "vermagic key renamed: try_to_force_load('bad vermagic') with CONFIG_MODULE_FORCE_LOAD=y: taint F, loads"},
 		{Name: "nvram-stripped", Base: "nvram", Strip: true,
@@ -113,6 +136,41 @@ func list() []Variant {
 			return out, err
 		},
 			What: "(s) first .rela.text relocation type -> 42 (R_X86_64_REX_GOTPCRELX): ENOEXEC 'module: nvram: Unknown rela relocation: 42'"},
+		// The nvram variants on the other architectures (Debian builds
+		// nvram for x86 only): tun, which imports misc_register and has no
+		// dependencies on arm64, s390x and ppc64el.
+		{Name: "tun-stripped", Base: "tun", Strip: true, Machines: notX86, Skip: "x86 uses nvram",
+			What: "control for the tun variants: loads with E"},
+		{Name: "tun-stripped-crc-misc_register", Base: "tun", Strip: true, Machines: notX86, Skip: "x86 uses nvram",
+			Edit: func(b []byte) ([]byte, error) { return flipCRC(b, "misc_register") },
+			What: "(i) __versions CRC of misc_register changed: EINVAL 'disagrees about version of symbol misc_register' + 'Unknown symbol misc_register (err -22)'"},
+		{Name: "tun-stripped-crc-module_layout", Base: "tun", Strip: true, Machines: notX86, Skip: "x86 uses nvram",
+			Edit: func(b []byte) ([]byte, error) { return flipCRC(b, "module_layout") },
+			What: "(j) module_layout CRC changed: ENOEXEC 'disagrees about version of symbol module_layout'"},
+		{Name: "tun-stripped-version-name-misc_register", Base: "tun", Strip: true, Machines: notX86, Skip: "x86 uses nvram",
+			Edit: func(b []byte) ([]byte, error) { return renameVersion(b, "misc_register") },
+			What: "(k) __versions entry misc_register renamed: Debian 'no symbol version for misc_register' + 'Unknown symbol misc_register (err -22)', EINVAL"},
+		{Name: "tun-stripped-no-versions-section", Base: "tun", Strip: true, Machines: notX86, Skip: "x86 uses nvram",
+			Edit: func(b []byte) ([]byte, error) { return renameSection(b, "__versions", "__versionX") },
+			What: "__versions section renamed: try_to_force_load: taint F, loads"},
+		{Name: "tun-stripped-rela-type-unknown", Base: "tun", Strip: true, Machines: notX86, Skip: "x86 uses nvram",
+			Edit: func(b []byte) ([]byte, error) {
+				out, _, err := setRelaType(b, ".rela.text", 0, 42)
+				return out, err
+			},
+			What: "(s) first .rela.text relocation type -> 42 (no such type on arm64, s390x or ppc64): ENOEXEC with the architecture's 'unsupported/unknown relocation' message"},
+		// arm64's module_frob_arch_sections() and module_finalize().
+		{Name: "crc7-stripped-arm64-no-plt", Base: "crc7", Strip: true, Machines: arm64Only, Skip: "arm64 only",
+			Edit: func(b []byte) ([]byte, error) { return renameSection(b, ".plt", ".plX") },
+			What: ".plt renamed: ENOEXEC 'crc7: module PLT section(s) missing'"},
+		{Name: "crc7-stripped-arm64-no-init-plt", Base: "crc7", Strip: true, Machines: arm64Only, Skip: "arm64 only",
+			Edit: func(b []byte) ([]byte, error) { return renameSection(b, ".init.plt", ".init.plX") },
+			What: ".init.plt renamed: ENOEXEC 'crc7: module PLT section(s) missing'"},
+		{Name: "crc7-stripped-arm64-no-ftrace-trampoline", Base: "crc7", Strip: true, Machines: arm64Only, Skip: "arm64 only",
+			Edit: func(b []byte) ([]byte, error) {
+				return renameSection(b, ".text.ftrace_trampoline", ".text.ftrace_trampolinX")
+			},
+			What: ".text.ftrace_trampoline renamed: module_init_ftrace_plt() ENOEXEC without a message (after the E taint)"},
 		{Name: "libcrc32c-stripped-license-foo", Base: "libcrc32c", Strip: true, Edit: entry("license=GPL", "license=Foo"),
 			What: "(l) license=Foo with GPL-only imports (crypto_alloc_shash, crypto_destroy_tfm, crypto_shash_update): taint P, 'Unknown symbol X (err -2)', ENOENT"},
 		{Name: "crc7-stripped-license-foo", Base: "crc7", Strip: true, Edit: entry("license=GPL", "license=Foo"),
@@ -128,6 +186,7 @@ func list() []Variant {
 		{Name: "crc7-stripped-intree-removed", Base: "crc7", Strip: true, Edit: renameKey("intree="),
 			What: "(o) intree key renamed: taint O (+E), loads"},
 		{Name: "crc7-stripped-retpoline-removed", Base: "crc7", Strip: true, Edit: renameKey("retpoline="),
+			Machines: x86Only, Skip: "retpoline= is x86's (only x86 modules carry it)",
 			What: "retpoline key renamed: warning only if the spectre_v2 retpoline mitigation is active, loads with E"},
 		{Name: "qlge-staging-signed", Base: "qlge",
 			What: "(p) staging module, unmodified: taint C"},
@@ -140,7 +199,11 @@ func list() []Variant {
 		{Name: "crc7-stripped-livepatch-tag", Base: "crc7", Strip: true, Edit: entry("description=CRC7 calculations", "livepatch=Y"),
 			What: "livepatch=Y added (CONFIG_LIVEPATCH=y): taint K (+E)"},
 		{Name: "crc7-stripped-e_machine-aarch64", Base: "crc7", Strip: true, Edit: func(b []byte) ([]byte, error) { return setEhdr16(b, 0x12, 183), nil },
+			Machines: notAArch64, Skip: "183 is arm64's own machine: crc7-stripped-e_machine-x86_64 instead",
 			What: "(q) e_machine 183: ENOEXEC 'Invalid architecture in ELF header: 183'"},
+		{Name: "crc7-stripped-e_machine-x86_64", Base: "crc7", Strip: true, Edit: func(b []byte) ([]byte, error) { return setEhdr16(b, 0x12, 62), nil },
+			Machines: arm64Only, Skip: "crc7-stripped-e_machine-aarch64 covers the others",
+			What: "(q) e_machine 62 on arm64: ENOEXEC 'Invalid architecture in ELF header: 62'"},
 		{Name: "crc7-stripped-e_type-dyn", Base: "crc7", Strip: true, Edit: func(b []byte) ([]byte, error) { return setEhdr16(b, 0x10, 3), nil },
 			What: "(w) e_type ET_DYN: ENOEXEC 'Invalid ELF header type: 3 != 1'"},
 		{Name: "crc7-stripped-truncated-shdrs", Base: "crc7", Strip: true, Edit: truncateInShdrs,
@@ -163,7 +226,7 @@ func list() []Variant {
 			What: "e_shentsize 40: 'Invalid ELF section header size', ENOEXEC"},
 		{Name: "crc7-elf-shoff-past-end", Base: "crc7", Strip: true, Edit: func(b []byte) ([]byte, error) { return putAt(b, 0x28, 8, uint64(len(b))+64), nil },
 			What: "e_shoff past the end: 'Invalid ELF section header overflow', ENOEXEC"},
-		{Name: "crc7-elf-shstrndx-shnum", Base: "crc7", Strip: true, Edit: func(b []byte) ([]byte, error) { return setEhdr16(b, 0x3e, binary.LittleEndian.Uint16(b[0x3c:])), nil },
+		{Name: "crc7-elf-shstrndx-shnum", Base: "crc7", Strip: true, Edit: func(b []byte) ([]byte, error) { return setEhdr16(b, 0x3e, order(b).Uint16(b[0x3c:])), nil },
 			What: "e_shstrndx = e_shnum: 'Invalid ELF section name index: N || e_shstrndx (N) >= e_shnum (N)', ENOEXEC"},
 		{Name: "crc7-elf-text-past-end", Base: "crc7", Strip: true, Edit: func(b []byte) ([]byte, error) { return setShdrField(b, ".text", 24, 8, uint64(len(b))) },
 			What: ".text sh_offset = file size: 'Invalid ELF section in module (section N type 1)', ENOEXEC"},
@@ -178,7 +241,7 @@ func list() []Variant {
 			if err != nil {
 				return nil, err
 			}
-			str := ss[binary.LittleEndian.Uint16(b[0x3e:])]
+			str := ss[order(b).Uint16(b[0x3e:])]
 			return setShdrField(b, ".comment", 0, 4, uint64(str.size+1))
 		},
 			What: "non-ALLOC .comment's sh_name just past the name table: 6.1 checks only ALLOC sections (loads); 6.12.117 'Invalid ELF section name in module'"},
@@ -245,6 +308,9 @@ func vermagic(f func(string) string) func([]byte) ([]byte, error) {
 			return nil, err
 		}
 		v := strings.TrimPrefix(e, "vermagic=")
+		if f(v) == v {
+			return nil, fmt.Errorf("vermagic %q: the edit changes nothing", v)
+		}
 		return replaceEntry(b, e, "vermagic="+f(v))
 	}
 }
@@ -312,8 +378,8 @@ func sigIDType(id byte) func([]byte) ([]byte, error) {
 }
 
 func truncateInShdrs(b []byte) ([]byte, error) {
-	shoff := int(binary.LittleEndian.Uint64(b[0x28:]))
-	shnum := int(binary.LittleEndian.Uint16(b[0x3c:]))
+	shoff := int(order(b).Uint64(b[0x28:]))
+	shnum := int(order(b).Uint16(b[0x3c:]))
 	cut := shoff + 64*(shnum/2) + 10
 	if cut >= len(b) {
 		return nil, fmt.Errorf("cannot truncate at %d of %d", cut, len(b))
@@ -523,6 +589,14 @@ func Build(srcModulesDir, outDir string) ([]realkernel.Case, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", v.Name, err)
 		}
+		data, err := readModule(src)
+		if err != nil {
+			return nil, err
+		}
+		if m := machineOf(data); !v.applies(m) {
+			Logf("variants: skipping %s on %v: %s", v.Name, m, v.Skip)
+			continue
+		}
 		var srcDeps []string
 		if v.Deps != nil {
 			srcDeps, err = idx.resolveDeps(v.Deps, true)
@@ -535,10 +609,6 @@ func Build(srcModulesDir, outDir string) ([]realkernel.Case, error) {
 		}
 		if err != nil {
 			return nil, fmt.Errorf("%s: deps: %w", v.Name, err)
-		}
-		data, err := readModule(src)
-		if err != nil {
-			return nil, err
 		}
 		orig := clone(data)
 		if v.Strip {
@@ -594,6 +664,14 @@ func Select(cases []realkernel.Case, substr string) []realkernel.Case {
 		}
 	}
 	return sel
+}
+
+// machineOf is the e_machine of a module's bytes (0 when not ELF).
+func machineOf(data []byte) elf.Machine {
+	if len(data) < 20 || !bytes.HasPrefix(data, []byte(elf.ELFMAG)) {
+		return 0
+	}
+	return elf.Machine(order(data).Uint16(data[18:]))
 }
 
 // Apply makes variant name from the bytes of its base module (strip, then

@@ -212,9 +212,15 @@ func TestRealKernel(t *testing.T) {
 			recs = append(recs, record{Variant: o.Case, What: v.What, Base: v.Base, Deps: deps,
 				BootArgs: cases[i].BootArgs, Preload: cases[i].PreloadTwice, Outcome: o})
 		}
+		arch, err := realkernel.ArchOf(kernel)
+		if err != nil {
+			t.Fatal(err)
+		}
 		doc := map[string]any{
-			"kernel":   kernel,
-			"qemu":     fmt.Sprintf("qemu-system-x86_64 -accel tcg -cpu max -m %d -smp 1 -nographic -no-reboot, append console=ttyS0 quiet panic=-1 + boot_args", realkernel.MemoryMB),
+			"kernel": kernel,
+			"arch":   arch.Name,
+			"qemu": fmt.Sprintf("%s %s -m %d -smp 1 -nographic -no-reboot, append console=%s quiet panic=-1 no_timer_check + boot_args",
+				arch.QEMU, strings.Join(arch.Machine, " "), realkernel.MemoryMB, arch.Console),
 			"insmod":   "busybox insmod (finit_module, then init_module on failure); exit status = errno",
 			"outcomes": recs,
 		}
