@@ -24,6 +24,7 @@ const checkExamples = `  kmodscope check -b / -k $(uname -r) ./mydriver.ko      
   kmodscope check -b /srv/debian-root -k 6.1.0-56-amd64 --with-deps ext4   # like modprobe ext4
   kmodscope check -b ROOT -k 6.12.117+deb12-amd64 --sig-enforce --cert mok.der my.ko
   kmodscope check --json -b ROOT -k REL --loaded usbcore,usb_storage ums-realtek.ko
+  kmodscope check -b / -k $(uname -r) --loaded ./core/mycore.ko ./mydrv.ko   # self-built dependency first
 
 The target is read from BASEDIR: boot/config-RELEASE, Module.symvers (through
 lib/modules/RELEASE/build, usr/src/linux-headers-RELEASE or
@@ -135,7 +136,7 @@ func runCheck(s *IO, args []string) int {
 	fs.BoolVar(&o.withDeps, "with-deps", false, "load the module's dependencies from the target tree first, like modprobe")
 	fs.StringVar(&o.policy, "policy", "", "loader policy: debian or upstream (default: detected from the kernel image)")
 	flagChoices(fs, "policy", "debian", "upstream")
-	fs.StringSliceVar(&o.loaded, "loaded", nil, "modules already loaded (comma-separated names)")
+	fs.StringSliceVar(&o.loaded, "loaded", nil, "modules already loaded (comma-separated names, or .ko files loaded first: self-built dependencies)")
 	fs.StringVar(&o.loadedFrom, "loaded-from", "", "read the loaded modules from `FILE` in /proc/modules format")
 	fs.BoolVar(&o.sigEnforce, "sig-enforce", false, "signatures are enforced (module.sig_enforce=1 or Secure Boot)")
 	fs.BoolVar(&o.lockdown, "lockdown", false, "the lockdown LSM is at integrity or confidentiality")
@@ -154,10 +155,20 @@ func runCheck(s *IO, args []string) int {
 		s.errorf("check", "--policy must be debian or upstream, not %q", o.policy)
 		return ExitUsage
 	}
+	// --loaded entries that are files are modules loaded first in every
+	// simulated boot (self-built dependencies, not in the target tree).
+	var names, preload []string
+	for _, l := range o.loaded {
+		if isModuleFile(l) {
+			preload = append(preload, l)
+		} else {
+			names = append(names, l)
+		}
+	}
 	topt := target.Options{BaseDir: o.basedir, Release: o.release, Policy: target.Policy(o.policy),
-		Loaded: o.loaded, SigEnforce: o.sigEnforce, Lockdown: o.lockdown, Blacklist: o.blacklist}
+		Loaded: names, SigEnforce: o.sigEnforce, Lockdown: o.lockdown, Blacklist: o.blacklist}
 	from := o.loadedFrom
-	if from == "" && o.basedir == "/" && len(o.loaded) == 0 {
+	if from == "" && o.basedir == "/" && len(names) == 0 {
 		from = "/proc/modules"
 	}
 	if o.basedir == "/" {
@@ -202,7 +213,7 @@ func runCheck(s *IO, args []string) int {
 		Release: tk.Release, Vermagic: tk.Vermagic, Policy: string(tk.Policy), PolicySource: tk.PolicySource,
 		ModuleStructSize: tk.ModuleStructSize, Modversions: tk.Has("MODVERSIONS"), ModuleSig: tk.Has("MODULE_SIG"),
 		SigEnforce: tk.SigEnforce || tk.Has("MODULE_SIG_FORCE"), Lockdown: tk.Lockdown, Found: tk.Found}}
-	ch := &checker{base: base, t: tk, opt: &ko.Options{MaxSize: o.maxSize}, cache: map[string]*depEntry{}}
+	ch := &checker{base: base, t: tk, opt: &ko.Options{MaxSize: o.maxSize}, cache: map[string]*depEntry{}, preload: preload}
 	code := ExitOK
 	runOrdered(s, "check", fs.Args(), func(arg string, out *jobOut) {
 		res := ch.checkArg(arg, o.withDeps)
@@ -232,6 +243,45 @@ type checker struct {
 	opt   *ko.Options
 	mu    sync.Mutex
 	cache map[string]*depEntry
+	// preload are module files (--loaded FILE) loaded, in order, before
+	// each checked module.
+	preload []string
+}
+
+// isModuleFile reports whether a --loaded entry names a module file rather
+// than a module name.
+func isModuleFile(s string) bool {
+	if !strings.ContainsRune(s, '/') && !strings.Contains(s, ".ko") {
+		return false
+	}
+	st, err := os.Stat(s)
+	return err == nil && st.Mode().IsRegular()
+}
+
+// fresh returns a freshly booted kernel with the --loaded files loaded in
+// order (each checked like insmod; a refused one is not loaded) and their
+// results.
+func (ch *checker) fresh() (*loadcheck.Kernel, []checkResult, []string) {
+	k := ch.base.Fresh()
+	var res []checkResult
+	var order []string
+	for _, p := range ch.preload {
+		m, err := ch.module(p, true)
+		if err != nil {
+			msg := err.Error()
+			res = append(res, checkResult{File: p, Error: &msg, Messages: []string{}})
+			continue
+		}
+		r := k.Check(p, m)
+		if r.Loads {
+			k.MarkLoaded(r)
+			order = append(order, r.Module)
+		} else {
+			r.Notes = append(r.Notes, "this --loaded module would be refused, so it is not loaded for the modules checked after it")
+		}
+		res = append(res, toCheckResult(r))
+	}
+	return k, res, order
 }
 
 type depEntry struct {
@@ -334,11 +384,13 @@ func (ch *checker) checkArg(arg string, withDeps bool) checkResult {
 		if rerr != nil {
 			return fail(rerr)
 		}
-		r := ch.base.Fresh().CheckBytes(path, data)
+		k, pre, _ := ch.fresh()
+		r := k.CheckBytes(path, data)
 		if r.Loads || r.Partial {
 			r.Notes = append(r.Notes, "kmodscope's module reader refused the file ("+err.Error()+")")
 		}
 		res := toCheckResult(r)
+		res.Dependencies = pre
 		if withDeps {
 			res.LoadOrder = []string{}
 			res.Notes = append(res.Notes, "dependencies were not loaded first: the file's .modinfo could not be read")
@@ -346,9 +398,7 @@ func (ch *checker) checkArg(arg string, withDeps bool) checkResult {
 		return res
 	}
 	defer m.Close()
-	k := ch.base.Fresh()
-	var deps []checkResult
-	var order []string
+	k, deps, order := ch.fresh()
 	if withDeps {
 		paths, missing := ch.depOrder(m, k)
 		for _, p := range paths {
@@ -372,7 +422,7 @@ func (ch *checker) checkArg(arg string, withDeps bool) checkResult {
 	}
 	r := k.Check(path, m)
 	res := toCheckResult(r)
-	if withDeps {
+	if withDeps || len(ch.preload) > 0 {
 		if r.Loads {
 			order = append(order, r.Module)
 		}
