@@ -517,7 +517,11 @@ func writeCheckText(sb *strings.Builder, r checkResult) {
 		fmt.Fprintf(sb, "  note: %s\n", n)
 	}
 	if len(r.Dependencies) > 0 {
-		fmt.Fprintf(sb, "  load order: %s\n", strings.Join(r.LoadOrder, " "))
+		lo := strings.Join(r.LoadOrder, " ")
+		if lo == "" {
+			lo = "(nothing loads)"
+		}
+		fmt.Fprintf(sb, "  load order: %s\n", lo)
 		for _, d := range r.Dependencies {
 			var dsb strings.Builder
 			writeCheckText(&dsb, d)
