@@ -248,6 +248,16 @@ func TestBuiltModules(t *testing.T) {
 		buildModules(t, kdir, dir)
 	}
 	own := moduleRelease(t, filepath.Join(dir, "kmsgpl.ko"))
+	// kmsdebug is the debug-info case: the kernel loads it, debug sections
+	// and all.
+	if m, err := ko.Open(filepath.Join(dir, "kmsdebug.ko"), nil); err != nil {
+		t.Fatal(err)
+	} else {
+		if m.ELF.Section(".debug_info") == nil {
+			t.Errorf("kmsdebug.ko was built without .debug_info")
+		}
+		m.Close()
+	}
 	// The kernels to boot: the headers' own 6.1 kernel (else the newest
 	// 6.1 tree) and the newest 6.12 amd64.
 	var all []string
