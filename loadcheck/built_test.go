@@ -365,7 +365,12 @@ func builtArm64(t *testing.T, trees map[string]string, dir string) {
 		}
 	}
 	if rel == "" {
-		requireOrSkip(t, "no Debian arm64 tree")
+		if os.Getenv("KMODSCOPE_REQUIRE_TREES") == "1" {
+			t.Error("no Debian arm64 tree (deb-6.12-arm64)")
+		} else {
+			t.Log("no Debian arm64 tree: the architecture check is skipped")
+		}
+		return
 	}
 	for _, c := range builtCases {
 		p, code := checkOne(t, trees[rel], rel, dir, c)
