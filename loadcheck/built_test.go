@@ -50,6 +50,7 @@ var builtCases = []builtCase{
 	{Name: "kmsnons", Module: "kmsnons.ko", What: "uses dma_buf_get without importing DMA_BUF (doctored Module.symvers): EINVAL"},
 	{Name: "kmsdebug", Module: "kmsdebug.ko", What: "built with debug info (-g), exports kmsdebug_add: loads"},
 	{Name: "kmsuser", Module: "kmsuser.ko", Deps: []string{"kmsdebug.ko"}, What: "uses kmsdebug's export; kmsdebug insmodded first"},
+	{Name: "kmsgpl-after-kmsprop", Module: "kmsgpl.ko", Deps: []string{"kmsprop.ko"}, What: "kmsprop refused first: its P, O and E stay on the kernel, so kmsgpl's O and E come without messages"},
 }
 
 // builtTrees finds the root-like Debian trees: $KMODSCOPE_TREES
