@@ -283,6 +283,12 @@ func (c *run) fail(check, errno, hint string) *Result {
 	c.r.Errno = errno
 	c.r.Hint = hint
 	c.r.Taints = c.taintString()
+	// add_taint_module() set each of these on the kernel as well, where
+	// they stay after the refusal: the next module's once-only "taints
+	// kernel" messages depend on them.
+	for l := range c.taints {
+		c.k.taints[l] = true
+	}
 	return c.r
 }
 

@@ -1,7 +1,9 @@
 #!/bin/sh
-# Build the strip test modules of testdata/src/ with the real Kbuild of an
-# installed linux-headers package, with debug info, and copy the .ko files
-# to OUTDIR (default testdata/modules/amd64/built).
+# Build the test modules of testdata/src/ with the real Kbuild of an
+# installed linux-headers package and copy the .ko files to OUTDIR (default
+# testdata/modules/amd64/built). kmsdebug, kmsuser and kmsdata (strip tests)
+# carry debug info; kmsgpl, kmsprop, kmsns and kmsnons are the check tests'
+# out-of-tree modules (docs/check.md, "Modules built from source").
 #
 #   scripts/build-testdata-modules.sh [OUTDIR]
 #   KDIR=/usr/src/linux-headers-6.1.0-57-amd64 scripts/build-testdata-modules.sh /tmp/out
@@ -10,6 +12,12 @@
 # The sources are copied to a scratch directory so testdata/src stays clean;
 # kmsuser is built against kmsdebug's Module.symvers (KBUILD_EXTRA_SYMBOLS),
 # so its __versions entry for kmsdebug_add carries the real CRC.
+# kmsprop (proprietary, calls the GPL-only ktime_get) and kmsnons (uses
+# dma_buf_get of namespace DMA_BUF without importing it) are refused by
+# modpost; they are built the way a vendor works around that: against a
+# shadow of KDIR (symlinks) whose Module.symvers is a copy with ktime_get
+# made an ordinary EXPORT_SYMBOL and dma_buf_get's namespace removed (CRCs
+# unchanged). The kernel still knows better at load time.
 set -eu
 here=$(cd "$(dirname "$0")/.." && pwd)
 # Default: the newest installed Debian 6.1 amd64 headers (CI installs
@@ -59,4 +67,23 @@ if [ -n "$KDIR612" ] && [ -f "$KDIR612/Makefile" ]; then
 	cp "$work/kmsparam/kmsparam.ko" "$out/kmsparam-6.12.ko"
 	strip --strip-debug "$out/kmsparam-6.12.ko"
 fi
-echo "built: $(cd "$out" && ls kmsdebug.ko kmsuser.ko kmsdata.ko kmsparam*.ko | tr '\n' ' ')in $out"
+build kmsgpl
+build kmsns
+# The vendor's workaround: a KDIR whose Module.symvers lies.
+vendor=$work/vendor-kdir
+mkdir "$vendor"
+for e in "$KDIR"/.[!.]* "$KDIR"/*; do
+	b=$(basename "$e")
+	[ "$b" = Module.symvers ] || ln -s "$e" "$vendor/$b"
+done
+awk -F'\t' 'BEGIN { OFS = "\t" }
+	$2 == "ktime_get" { $4 = "EXPORT_SYMBOL" }
+	$2 == "dma_buf_get" { $5 = "" }
+	{ print }' "$KDIR/Module.symvers" >"$vendor/Module.symvers"
+if cmp -s "$KDIR/Module.symvers" "$vendor/Module.symvers"; then
+	echo "build-testdata-modules: ktime_get/dma_buf_get not in $KDIR/Module.symvers" >&2
+	exit 1
+fi
+KDIR=$vendor build kmsprop
+KDIR=$vendor build kmsnons
+echo "built: $(cd "$out" && ls kmsdebug.ko kmsuser.ko kmsdata.ko kmsparam*.ko kmsgpl.ko kmsns.ko kmsprop.ko kmsnons.ko | tr '\n' ' ')in $out"

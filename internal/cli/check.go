@@ -28,6 +28,7 @@ const checkExamples = `  kmodscope check ./mydriver.ko          # will insmod ac
   kmodscope check --json -b ROOT -k REL --loaded usbcore,usb_storage ums-realtek.ko
   kmodscope check -b ROOT -k REL --param max_part=abc loop     # insmod loop.ko max_part=abc
   kmodscope check -b ROOT -k REL --param 'max_part=4 dyndbg=+p' loop.ko
+  kmodscope check -b / -k $(uname -r) --loaded ./core/mycore.ko ./mydrv.ko   # self-built dependency first
 
 Without -b and -k the target is the running system (-b / -k $(uname -r)),
 as for modprobe; parts of it that are missing (no config: /proc/config.gz is
@@ -144,7 +145,7 @@ func runCheck(s *IO, args []string) int {
 	fs.BoolVar(&o.withDeps, "with-deps", false, "load the module's dependencies from the target tree first, like modprobe")
 	fs.StringVar(&o.policy, "policy", "", "loader policy: debian or upstream (default: detected from the kernel image)")
 	flagChoices(fs, "policy", "debian", "upstream")
-	fs.StringSliceVar(&o.loaded, "loaded", nil, "modules already loaded (comma-separated names)")
+	fs.StringSliceVar(&o.loaded, "loaded", nil, "modules already loaded (comma-separated names, or .ko files loaded first: self-built dependencies)")
 	fs.StringVar(&o.loadedFrom, "loaded-from", "", "read the loaded modules from `FILE` in /proc/modules format")
 	fs.BoolVar(&o.sigEnforce, "sig-enforce", false, "signatures are enforced (module.sig_enforce=1 or Secure Boot)")
 	fs.BoolVar(&o.lockdown, "lockdown", false, "the lockdown LSM is at integrity or confidentiality")
@@ -176,12 +177,22 @@ func runCheck(s *IO, args []string) int {
 		s.errorf("check", "--policy must be debian or upstream, not %q", o.policy)
 		return ExitUsage
 	}
+	// --loaded entries that are files are modules loaded first in every
+	// simulated boot (self-built dependencies, not in the target tree).
+	var names, preload []string
+	for _, l := range o.loaded {
+		if isModuleFile(l) {
+			preload = append(preload, l)
+		} else {
+			names = append(names, l)
+		}
+	}
 	topt := target.Options{BaseDir: o.basedir, Release: o.release, Policy: target.Policy(o.policy),
-		Loaded: o.loaded, SigEnforce: o.sigEnforce, Lockdown: o.lockdown, Blacklist: o.blacklist,
+		Loaded: names, SigEnforce: o.sigEnforce, Lockdown: o.lockdown, Blacklist: o.blacklist,
 		Incomplete: filepath.Clean(o.basedir) == "/"}
 	from := o.loadedFrom
 	implicit := false // /proc/modules of the running kernel, if it has one
-	if running, _ := runningRelease(); from == "" && filepath.Clean(o.basedir) == "/" && len(o.loaded) == 0 && o.release == running {
+	if running, _ := runningRelease(); from == "" && filepath.Clean(o.basedir) == "/" && len(names) == 0 && o.release == running {
 		from, implicit = "/proc/modules", true
 	}
 	if o.basedir == "/" {
@@ -239,7 +250,7 @@ func runCheck(s *IO, args []string) int {
 		Release: tk.Release, Vermagic: tk.Vermagic, Policy: string(tk.Policy), PolicySource: tk.PolicySource,
 		ModuleStructSize: tk.ModuleStructSize, Modversions: tk.Has("MODVERSIONS"), ModuleSig: tk.Has("MODULE_SIG"),
 		SigEnforce: tk.SigEnforce || tk.Has("MODULE_SIG_FORCE"), Lockdown: tk.Lockdown, Found: tk.Found}}
-	ch := &checker{base: base, t: tk, opt: &ko.Options{MaxSize: o.maxSize}, cache: map[string]*depEntry{},
+	ch := &checker{base: base, t: tk, opt: &ko.Options{MaxSize: o.maxSize}, cache: map[string]*depEntry{}, preload: preload,
 		args: strings.Join(o.params, " "), hasArgs: len(o.params) > 0}
 	code := ExitOK
 	runOrdered(s, "check", fs.Args(), func(arg string, out *jobOut) {
@@ -280,6 +291,45 @@ type checker struct {
 	// insmod joins its arguments).
 	args    string
 	hasArgs bool
+	// preload are module files (--loaded FILE) loaded, in order, before
+	// each checked module.
+	preload []string
+}
+
+// isModuleFile reports whether a --loaded entry names a module file rather
+// than a module name.
+func isModuleFile(s string) bool {
+	if !strings.ContainsRune(s, '/') && !strings.Contains(s, ".ko") {
+		return false
+	}
+	st, err := os.Stat(s)
+	return err == nil && st.Mode().IsRegular()
+}
+
+// fresh returns a freshly booted kernel with the --loaded files loaded in
+// order (each checked like insmod; a refused one is not loaded) and their
+// results.
+func (ch *checker) fresh() (*loadcheck.Kernel, []checkResult, []string) {
+	k := ch.base.Fresh()
+	var res []checkResult
+	var order []string
+	for _, p := range ch.preload {
+		m, err := ch.module(p, true)
+		if err != nil {
+			msg := err.Error()
+			res = append(res, checkResult{File: p, Error: &msg, Messages: []string{}})
+			continue
+		}
+		r := k.Check(p, m)
+		if r.Loads {
+			k.MarkLoaded(r)
+			order = append(order, r.Module)
+		} else {
+			r.Notes = append(r.Notes, "this --loaded module would be refused, so it is not loaded for the modules checked after it")
+		}
+		res = append(res, toCheckResult(r, ch.errnoArch()))
+	}
+	return k, res, order
 }
 
 type chainState struct {
@@ -412,11 +462,13 @@ func (ch *checker) checkArg(arg string, withDeps bool) checkResult {
 		if rerr != nil {
 			return fail(rerr)
 		}
-		r := ch.base.Fresh().CheckBytesArgs(path, data, ch.args)
+		k, pre, _ := ch.fresh()
+		r := k.CheckBytesArgs(path, data, ch.args)
 		if r.Loads || r.Partial {
 			r.Notes = append(r.Notes, "kmodscope's module reader refused the file ("+err.Error()+")")
 		}
 		res := ch.withArgs(toCheckResult(r, ch.errnoArch()), r)
+		res.Dependencies = pre
 		if withDeps {
 			res.LoadOrder = []string{}
 			res.Notes = append(res.Notes, "dependencies were not loaded first: the file's .modinfo could not be read")
@@ -424,9 +476,7 @@ func (ch *checker) checkArg(arg string, withDeps bool) checkResult {
 		return res
 	}
 	defer m.Close()
-	k := ch.base.Fresh()
-	var deps []checkResult
-	var order []string
+	k, deps, order := ch.fresh()
 	if withDeps {
 		paths, missing := ch.depOrder(m, k)
 		// Start from the longest chain of these dependencies already
@@ -434,9 +484,10 @@ func (ch *checker) checkArg(arg string, withDeps bool) checkResult {
 		start := 0
 		for i := len(paths); i > 0; i-- {
 			if st := ch.chain(strings.Join(paths[:i], "\x00")); st != nil {
+				// The chain's state starts with the --loaded files too.
 				k = st.k.Clone()
-				deps = append(deps, st.deps...)
-				order = append(order, st.order...)
+				deps = append([]checkResult{}, st.deps...)
+				order = append([]string{}, st.order...)
 				start = i
 				break
 			}
@@ -464,7 +515,7 @@ func (ch *checker) checkArg(arg string, withDeps bool) checkResult {
 	}
 	r := k.CheckArgs(path, m, ch.args)
 	res := ch.withArgs(toCheckResult(r, ch.errnoArch()), r)
-	if withDeps {
+	if withDeps || len(ch.preload) > 0 {
 		if r.Loads {
 			order = append(order, r.Module)
 		}
@@ -614,7 +665,11 @@ func writeCheckText(sb *strings.Builder, r checkResult) {
 		fmt.Fprintf(sb, "  note: %s\n", n)
 	}
 	if len(r.Dependencies) > 0 {
-		fmt.Fprintf(sb, "  load order: %s\n", strings.Join(r.LoadOrder, " "))
+		lo := strings.Join(r.LoadOrder, " ")
+		if lo == "" {
+			lo = "(nothing loads)"
+		}
+		fmt.Fprintf(sb, "  load order: %s\n", lo)
 		for _, d := range r.Dependencies {
 			var dsb strings.Builder
 			writeCheckText(&dsb, d)
