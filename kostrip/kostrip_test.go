@@ -193,7 +193,7 @@ func TestStripTestdata(t *testing.T) {
 				continue
 			}
 			checkConsistent(t, p+" "+mode.String(), data, res.Image, mode)
-			if strings.Contains(p, "/built/") {
+			if strings.Contains(p, "/built/") && bytes.Contains(data, []byte(".debug_info")) {
 				if len(res.RemovedSections) < 10 || len(res.Image) > len(data)/4 {
 					t.Errorf("%s: removed only %v (%d of %d bytes left)", p, res.RemovedSections, len(res.Image), len(data))
 				}
@@ -201,8 +201,8 @@ func TestStripTestdata(t *testing.T) {
 			}
 		}
 	}
-	if debugRemoved != 6 {
-		t.Errorf("stripped %d self-built modules with debug info, want 3 in 2 modes", debugRemoved)
+	if debugRemoved < 6 {
+		t.Errorf("stripped %d self-built modules with debug info, want at least 3 in 2 modes", debugRemoved)
 	}
 }
 
