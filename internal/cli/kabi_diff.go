@@ -9,6 +9,7 @@ import (
 
 	"github.com/kmodscope/kmodscope/compression"
 	"github.com/kmodscope/kmodscope/kabi"
+	"github.com/kmodscope/kmodscope/kabi/btfexplain"
 	"github.com/kmodscope/kmodscope/ko"
 	"github.com/kmodscope/kmodscope/loadcheck"
 	"github.com/kmodscope/kmodscope/symvers"
@@ -16,7 +17,7 @@ import (
 )
 
 func init() {
-	kabiSubs["diff"] = kabiSub{usage: "kmodscope kabi diff [-k RELEASE]... [--rules FILE] [--format text|symvers] [--modules PATH]... [--with-deps] [--json] OLD NEW", run: runKabiDiff}
+	kabiSubs["diff"] = kabiSub{usage: "kmodscope kabi diff [-k RELEASE]... [--rules FILE] [--format text|symvers] [--modules PATH]... [--with-deps] [--explain] [--json] OLD NEW", run: runKabiDiff}
 }
 
 const kabiDiffSynopsis = "kmodscope kabi diff [-k RELEASE]... [--rules FILE] [--format text|symvers] [--modules PATH]... [--with-deps] [--json] OLD NEW"
@@ -27,6 +28,7 @@ const kabiDiffExamples = `  kmodscope kabi diff old/Module.symvers new/Module.sy
   kmodscope kabi diff --rules severities --format symvers OLD NEW > broken.symvers
   kmodscope kabi diff --modules /lib/modules/6.1.0-56-amd64/updates OLD_ROOT NEW_ROOT
   kmodscope kabi diff --json OLD NEW | jq .summary
+  kmodscope kabi diff --explain -k 6.1.0-54-amd64 -k 6.1.0-55-amd64 ROOT54 ROOT55
 
 OLD and NEW are each a Module.symvers (plain or .gz), a kernel image (vmlinux
 exports only), a module file, a modules tree, or a root-like directory
@@ -49,6 +51,10 @@ checks those modules against NEW with the same engine as 'kmodscope check'
 (NEW must then be a root-like directory) and says which no longer load and
 why, and which still do (--with-deps: dependencies from NEW's tree loaded
 first, as check --with-deps).
+--explain adds, for each symbol whose CRC changed, the candidate causes from
+a comparison of the two kernels' BTF (docs/kabi-explain.md): OLD and NEW must
+be images or roots with boot/vmlinuz-RELEASE; module exports are explained
+from the modules' split BTF when the inputs have modules trees.
 Exit status: 0 when nothing breaks (and every --modules module loads), 3 when
 a change is breaking (or a module would be refused), 1 when an input could not
 be read, 2 on usage errors.
@@ -64,6 +70,9 @@ type kabiDiffDoc struct {
 	Symbols []kabiSymbolDoc `json:"symbols"`
 	Modules []kabiModuleDoc `json:"modules,omitempty"`
 	Target  *checkTarget    `json:"target,omitempty"`
+	// --explain: the caveat, and the shared core's changed types (once).
+	Certainty string             `json:"certainty,omitempty"`
+	Shared    []btfexplain.Cause `json:"shared,omitempty"`
 }
 
 type kabiInputDoc struct {
@@ -84,7 +93,13 @@ type kabiSymbolDoc struct {
 	Rule     *kabiRuleDoc    `json:"rule"`
 	Old      *kabiSymbolSide `json:"old"`
 	New      *kabiSymbolSide `json:"new"`
+	// Explanation (--explain, symbols whose CRC changed): certainty,
+	// candidate causes and note, as `kabi explain` gives them.
+	*Explanation `json:",omitempty"`
 }
+
+// Explanation is btfexplain.Explanation embedded in kabiSymbolDoc.
+type Explanation = btfexplain.Explanation
 
 type kabiRuleDoc struct {
 	Pattern string `json:"pattern"`
@@ -124,6 +139,7 @@ func runKabiDiff(s *IO, args []string) int {
 		fromImage bool
 		withDeps  bool
 		maxSize   int64
+		explain   bool
 	)
 	fs := newFlags(cmd, kabiDiffSynopsis, kabiDiffExamples, s)
 	fs.StringArrayVarP(&releases, "set-version", "k", nil, "kernel release of a root-like OLD/NEW (once for both, or twice: OLD's then NEW's)")
@@ -133,6 +149,7 @@ func runKabiDiff(s *IO, args []string) int {
 	fs.StringSliceVar(&modules, "modules", nil, "check these module files or trees against NEW (`PATH`, repeatable)")
 	fs.BoolVar(&withDeps, "with-deps", false, "with --modules: load each module's dependencies from NEW's tree first, like modprobe (as check --with-deps)")
 	fs.BoolVar(&asJSON, "json", false, "print one kmodscope.kabi-diff/v1 JSON document")
+	fs.BoolVar(&explain, "explain", false, "for each CRC change, candidate causes from the two kernels' BTF (OLD and NEW must have kernel images)")
 	fs.BoolVar(&fromImage, "from-image", false, "for a root-like directory, read the kernel image and modules tree even if it has a Module.symvers")
 	fs.Int64Var(&maxSize, "max-size", compression.DefaultLimit, "refuse compressed modules that expand beyond this many bytes")
 	if done, code := parseFlags(fs, s, cmd, args, ExitUsage); done {
@@ -180,6 +197,10 @@ func runKabiDiff(s *IO, args []string) int {
 		}
 		ins[i] = in
 	}
+	if explain && (ins[0].Image == "" || ins[1].Image == "") {
+		s.errorf(cmd, "--explain needs kernel images: give images or root-like directories with boot/vmlinuz-RELEASE, not a bare Module.symvers")
+		return ExitUsage
+	}
 	res := kabi.Diff(ins[0].Table, ins[1].Table, rules)
 	code := ExitOK
 	if res.Breaking > 0 {
@@ -212,6 +233,13 @@ func runKabiDiff(s *IO, args []string) int {
 		doc.Symbols = append(doc.Symbols, d)
 	}
 
+	if explain {
+		if err := explainDiff(ins, &doc); err != nil {
+			s.errorf(cmd, "--explain: %v", err)
+			return ExitError
+		}
+	}
+
 	if len(modules) > 0 {
 		mcode := diffModules(s, cmd, ins[1], modules, maxSize, withDeps, breakingSet, &doc, asJSON)
 		switch {
@@ -235,6 +263,7 @@ func runKabiDiff(s *IO, args []string) int {
 		}
 	default:
 		writeKabiText(s, &doc)
+		writeDiffExplanations(s, &doc)
 	}
 	return code
 }
