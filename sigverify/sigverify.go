@@ -26,7 +26,6 @@ const (
 	Malformed    Status = "malformed"     // EBADMSG: trailer or PKCS#7 blob does not parse
 )
 
-
 // Result is the verdict for one module image.
 type Result struct {
 	Status Status
