@@ -3,7 +3,6 @@ package cli
 import (
 	"fmt"
 	"runtime/debug"
-	"sort"
 	"sync"
 
 	"github.com/kmodscope/kmodscope/kabi"
@@ -62,26 +61,12 @@ func explainDiff(ins [2]*kabi.Input, doc *kabiDiffDoc) error {
 	res := btfexplain.Explain(specs[0], specs[1], vmSyms)
 	loaded := map[string]bool{}
 	if len(modSyms) > 0 && ins[0].Tree != "" && ins[1].Tree != "" {
-		mods := map[string]bool{}
-		for _, m := range module {
-			if m != "" && m != "vmlinux" {
-				mods[m] = true
-			}
+		var mods []string
+		for _, sym := range modSyms {
+			mods = append(mods, module[sym])
 		}
-		names := make([]string, 0, len(mods))
-		for m := range mods {
-			names = append(names, m)
-		}
-		sort.Strings(names)
-		for _, m := range names {
-			n := 0
-			for i := 0; i < 2; i++ {
-				if p, ok := btfexplain.FindModule(ins[i].Tree, m); ok && specs[i].AddModule(p) == nil {
-					n++
-				}
-			}
-			loaded[m] = n == 2
-		}
+		// A module whose BTF cannot be read keeps the note that says so.
+		loaded, _ = addModuleBTF(specs, [2]string{ins[0].Tree, ins[1].Tree}, mods)
 	}
 	if len(modSyms) > 0 {
 		mres := btfexplain.Explain(specs[0], specs[1], modSyms)

@@ -151,33 +151,11 @@ func runKabiExplain(s *IO, args []string) int {
 	var loadErrs []string
 	loadedMods := map[string]bool{} // module paths whose BTF was loaded in both kernels
 	if oldMods != "" {
-		// Group module symbols: one split-BTF load per module and kernel.
-		mods := map[string]bool{}
+		var mods []string
 		for _, sym := range syms {
-			if m := module(sym); m != "" && m != "vmlinux" {
-				mods[m] = true
-			}
+			mods = append(mods, module(sym))
 		}
-		names := make([]string, 0, len(mods))
-		for m := range mods {
-			names = append(names, m)
-		}
-		sort.Strings(names)
-		for _, m := range names {
-			n := 0
-			for i, dir := range []string{oldMods, newMods} {
-				p, ok := btfexplain.FindModule(dir, m)
-				if !ok {
-					continue
-				}
-				if err := specs[i].AddModule(p); err != nil {
-					loadErrs = append(loadErrs, err.Error())
-					continue
-				}
-				n++
-			}
-			loadedMods[m] = n == 2
-		}
+		loadedMods, loadErrs = addModuleBTF(specs, [2]string{oldMods, newMods}, mods)
 	}
 	res := btfexplain.Explain(specs[0], specs[1], syms)
 	doc := kabiExplainDoc{Schema: "kmodscope.kabi-explain/v1", Old: pos[0], New: pos[1], Certainty: certaintyNote,
@@ -209,6 +187,42 @@ func runKabiExplain(s *IO, args []string) int {
 	}
 	writeExplainText(s.Out, &doc, maxCauses)
 	return code
+}
+
+// addModuleBTF loads the split BTF of each module named in mods (as
+// Module.symvers names them; "" and "vmlinux" are skipped, repeats loaded
+// once) from dirs[i] into specs[i]. It returns which modules were loaded in
+// both kernels, and the load errors.
+func addModuleBTF(specs [2]*btfexplain.Spec, dirs [2]string, mods []string) (map[string]bool, []string) {
+	set := map[string]bool{}
+	for _, m := range mods {
+		if m != "" && m != "vmlinux" {
+			set[m] = true
+		}
+	}
+	names := make([]string, 0, len(set))
+	for m := range set {
+		names = append(names, m)
+	}
+	sort.Strings(names)
+	loaded := map[string]bool{}
+	var errs []string
+	for _, m := range names {
+		n := 0
+		for i := 0; i < 2; i++ {
+			p, ok := btfexplain.FindModule(dirs[i], m)
+			if !ok {
+				continue
+			}
+			if err := specs[i].AddModule(p); err != nil {
+				errs = append(errs, err.Error())
+				continue
+			}
+			n++
+		}
+		loaded[m] = n == 2
+	}
+	return loaded, errs
 }
 
 // changedCRCs lists the symbols in both tables whose CRC differs.
