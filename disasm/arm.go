@@ -4,9 +4,11 @@ import (
 	"debug/elf"
 	"encoding/binary"
 	"fmt"
+	"sort"
 	"strconv"
 	"strings"
 
+	"github.com/kmodscope/kmodscope/elfx"
 	"golang.org/x/arch/arm/armasm"
 )
 
@@ -32,6 +34,133 @@ type armArch struct {
 	// while decoding continues at itPC.
 	itConds []uint32
 	itPC    uint64
+
+	// Mapping symbols of the section being disassembled (beginSection):
+	// maps in address order, and the values of every symbol of the
+	// section (a data run stops at the next symbol of any kind).
+	maps    []armMap
+	symVals []uint64
+	// state at the address given to at(): data (a $d range) and the
+	// size of the data unit there.
+	data     bool
+	dataSize int
+}
+
+// armMap is one mapping symbol: $a (ARM), $t (Thumb) or $d (data).
+type armMap struct {
+	value uint64
+	kind  byte
+}
+
+// mappingArch is implemented by decoders whose objdump backend chooses
+// the instruction set, or data, at each address from the section's
+// mapping symbols (ARM: arm-dis.c's mapping_symbol_for_insn). The engine
+// calls beginSection with objdump's sorted symbol table before each code
+// section and at with each instruction's address before decoding it.
+type mappingArch interface {
+	beginSection(syms []symbol, sec *elfx.Section)
+	at(pc uint64)
+}
+
+// armMappingKind returns 'a', 't' or 'd' for an ARM mapping symbol name
+// ("$a", "$t", "$d", optionally followed by "." and more), else 0.
+func armMappingKind(name string) byte {
+	if len(name) < 2 || name[0] != '$' || (len(name) > 2 && name[2] != '.') {
+		return 0
+	}
+	switch name[1] {
+	case 'a', 't', 'd':
+		return name[1]
+	}
+	return 0
+}
+
+// SymbolIsValid is arm-dis.c's arm_symbol_is_valid: objdump never names
+// an address or opens a block after a symbol starting with "$" (the
+// mapping symbols $a, $t, $d) or "__tagsym$$".
+func (a *armArch) SymbolIsValid(name string, _ elf.SymType) bool {
+	return !strings.HasPrefix(name, "$") && !strings.HasPrefix(name, "__tagsym$$")
+}
+
+func (a *armArch) beginSection(syms []symbol, sec *elfx.Section) {
+	a.maps, a.symVals = a.maps[:0], a.symVals[:0]
+	a.data, a.itConds = false, nil
+	for i := range syms {
+		s := &syms[i]
+		if s.shndx != sec.Index || s.sec != sec.Name {
+			continue
+		}
+		a.symVals = append(a.symVals, s.value)
+		if k := armMappingKind(s.name); k != 0 {
+			a.maps = append(a.maps, armMap{s.value, k})
+		}
+	}
+	// syms is sorted by value already (objdump's order within a value is
+	// kept: the last mapping symbol at an address wins, as in its scan).
+}
+
+// at sets the decoder's mode for the instruction at pc from the last
+// mapping symbol at or before it; without one the mode is left as is
+// (ARM unless SetThumb said otherwise).
+func (a *armArch) at(pc uint64) {
+	a.data = false
+	if len(a.maps) == 0 {
+		return
+	}
+	i := sort.Search(len(a.maps), func(i int) bool { return a.maps[i].value > pc })
+	if i == 0 {
+		return
+	}
+	switch a.maps[i-1].kind {
+	case 'd':
+		a.data = true
+		size := 4 - int(pc&3)
+		j := sort.Search(len(a.symVals), func(j int) bool { return a.symVals[j] > pc })
+		if j < len(a.symVals) && a.symVals[j]-pc < uint64(size) {
+			size = int(a.symVals[j] - pc)
+		}
+		if size == 3 {
+			size = 2
+			if pc&1 == 1 {
+				size = 1
+			}
+		}
+		a.dataSize = size
+	case 't':
+		if !a.thumb {
+			a.SetThumb(true)
+		}
+	default:
+		if a.thumb {
+			a.SetThumb(false)
+		}
+	}
+}
+
+// armData is objdump's print_insn_data: a data unit of a $d range as
+// .word, .short or .byte.
+func (a *armArch) armData(code []byte) Inst {
+	n := a.dataSize
+	if n > len(code) {
+		n = len(code)
+	}
+	var v uint32
+	for i := n - 1; i >= 0; i-- {
+		if a.order == binary.BigEndian {
+			v = v | uint32(code[n-1-i])<<(8*i)
+		} else {
+			v = v<<8 | uint32(code[i])
+		}
+	}
+	switch n {
+	case 4:
+		return Inst{Len: 4, Mnemonic: ".word", Operands: fmt.Sprintf("0x%08x", v), Known: true}
+	case 2:
+		return Inst{Len: 2, Mnemonic: ".short", Operands: fmt.Sprintf("0x%04x", v), Known: true}
+	case 1:
+		return Inst{Len: 1, Mnemonic: ".byte", Operands: fmt.Sprintf("0x%02x", v), Known: true}
+	}
+	return unknownBytes(code)
 }
 
 func init() {
@@ -59,6 +188,9 @@ func (a *armArch) DecodeReloc(code []byte, symValue uint64, sym Symbolizer) Inst
 }
 
 func (a *armArch) decode(code []byte, pc, bias uint64, sym Symbolizer) Inst {
+	if a.data {
+		return a.armData(code)
+	}
 	if a.thumb {
 		var cond uint32 = 16 // none
 		if len(a.itConds) > 0 && pc == a.itPC {
