@@ -225,6 +225,14 @@ func (a *armArch) decode(code []byte, pc, bias uint64, sym Symbolizer) Inst {
 	}
 	inst, err := armasm.Decode(code[:4], armasm.ModeARM)
 	if err != nil {
+		if in, ok := armNeon(w); ok {
+			in.Len, in.Known = 4, true
+			return in
+		}
+		if in, ok := armLoadStoreRegPost(w); ok {
+			in.Len, in.Known = 4, true
+			return in
+		}
 		return unknownWord(code, 4, a.order, ".word")
 	}
 	mn, ops := splitAsm(armasm.GNUSyntax(inst))
@@ -249,6 +257,12 @@ func (a *armArch) decode(code []byte, pc, bias uint64, sym Symbolizer) Inst {
 		}
 	case strings.HasPrefix(mn, "mrs") && strings.HasSuffix(ops, "apsr"):
 		ops = strings.TrimSuffix(ops, "apsr") + "CPSR"
+	case w&0x0f200e00 == 0x0d000a00 && w&0x008000ff == 0 && strings.HasSuffix(ops, "]") && !strings.Contains(ops, ", #"):
+		// VLDR/VSTR with a subtracted offset of 0
+		ops = strings.TrimSuffix(ops, "]") + ", #-0]"
+	case w&0x0c400000 == 0x04400000 && w>>12&15 == 15 && w>>28 != 15 && !strings.HasPrefix(mn, "pld"):
+		// LDRB/STRB with Rt = pc
+		return Inst{Len: 4, Mnemonic: mn, Operands: ops + "\t@ <UNPREDICTABLE>", Known: true}
 	}
 	return Inst{Len: 4, Mnemonic: mn, Operands: ops + armComment(w, mn, ops, pc, bias, sym), Known: true}
 }
@@ -315,6 +329,8 @@ func armExtra(w uint32) (Inst, bool) {
 	cond := w >> 28
 	c := armCond[cond]
 	switch {
+	case w&0x0f000010 == 0x0e000010 && cond != 15 && w>>9&7 == 5: // cp10/cp11: VFP and NEON transfers
+		return neonCoreTransfer(w)
 	case w&0x0f000010 == 0x0e000010 && cond != 15: // MRC/MCR
 		mn := "mcr"
 		if w>>20&1 == 1 {
@@ -380,6 +396,38 @@ func armExtra(w uint32) (Inst, bool) {
 		return Inst{Mnemonic: mn + c, Operands: fmt.Sprintf("%s, [%s, %s]", armRegs[w>>12&15], armRegs[w>>16&15], idx)}, true
 	}
 	return Inst{}, false
+}
+
+// armLoadStoreRegPost decodes the post-indexed register forms of
+// LDR/STR/LDRB/STRB ("str r0, [r2], fp", "ldr r0, [r2], -fp, lsl #2")
+// that armasm rejects.
+func armLoadStoreRegPost(w uint32) (Inst, bool) {
+	if w&0x0f200010 != 0x06000000 || w>>28 == 15 {
+		return Inst{}, false
+	}
+	if rt, rn, rm := w>>12&15, w>>16&15, w&15; rt == 15 || rn == 15 || rm == 15 || rn == rt {
+		return Inst{}, false // objdump adds "@ <UNPREDICTABLE>"
+	}
+	mn := [2]string{"str", "ldr"}[w>>20&1]
+	if w>>22&1 == 1 {
+		mn += "b"
+	}
+	idx := armRegs[w&15]
+	if w>>23&1 == 0 {
+		idx = "-" + idx
+	}
+	imm, typ := w>>7&31, w>>5&3
+	switch {
+	case typ == 3 && imm == 0:
+		idx += ", rrx"
+	case typ == 0 && imm == 0:
+	default:
+		if imm == 0 {
+			imm = 32
+		}
+		idx += fmt.Sprintf(", %s #%d", [4]string{"lsl", "lsr", "asr", "ror"}[typ], imm)
+	}
+	return Inst{Mnemonic: mn + armCond[w>>28], Operands: fmt.Sprintf("%s, [%s], %s", armRegs[w>>12&15], armRegs[w>>16&15], idx)}, true
 }
 
 // thumbDecode decodes one Thumb instruction: the length always, and the
