@@ -36,7 +36,7 @@ func TestDisasmNeonObjdump(t *testing.T) {
 		{0x0c000a00, 0xf1ff01ff}, {0x0e000b10, 0xf0fff0ef}, {0x06000000, 0xf0dfffef},
 		{0xf3b00000, 0x004ff7df}, {0xf2800000, 0x017fffff},
 	}
-	const n = 40000
+	const n = 100000
 	words := make([]uint32, n)
 	var buf bytes.Buffer
 	for i := range words {
@@ -57,12 +57,15 @@ func TestDisasmNeonObjdump(t *testing.T) {
 		t.Fatalf("objdump output not understood (%d sections)", len(secs))
 	}
 	a := disasm.ArchFor(elf.EM_ARM, elf.ELFCLASS32, binary.LittleEndian, 0)
-	var known, bad int
+	var known, bad, left int
 	seen := map[string]int{}
 	for _, in := range secs[0].insns {
 		code := buf.Bytes()[in.off:]
 		got := a.Decode(code, in.off, nil)
 		if !got.Known {
+			if in.mnemonic != "" && !strings.HasPrefix(in.mnemonic, ".") && !strings.Contains(in.mnemonic+in.operands, "<") {
+				left++ // objdump decodes it, this decoder does not (yet)
+			}
 			continue
 		}
 		known++
@@ -81,7 +84,7 @@ func TestDisasmNeonObjdump(t *testing.T) {
 		}
 		seen[strings.SplitN(got.Mnemonic, ".", 2)[0]]++
 	}
-	t.Logf("neon/vfp: %d words, %d decoded and identical to objdump in %d mnemonics, %d mismatches", n, known-bad, len(seen), bad)
+	t.Logf("neon/vfp: %d words, %d decoded and identical to objdump in %d mnemonics, %d mismatches; %d that objdump decodes left as .word", n, known-bad, len(seen), bad, left)
 	if known < n/3 {
 		t.Errorf("only %d of %d words decoded", known, n)
 	}

@@ -2,6 +2,8 @@ package disasm
 
 import (
 	"fmt"
+	"math"
+	"strconv"
 	"strings"
 )
 
@@ -60,7 +62,7 @@ func neonData(w uint32) (Inst, bool) {
 	case w>>20&3 != 3 && w>>4&1 == 0 && w>>6&1 == 0:
 		return neon3Diff(w)
 	case w>>20&3 != 3 && w>>4&1 == 0 && w>>6&1 == 1:
-		return Inst{}, false // two registers and a scalar: not decoded
+		return neonScalar(w)
 	case u == 0 && w>>20&3 == 3 && w>>4&1 == 0: // VEXT
 		q := w>>6&1 == 1
 		d, n, m := neonD(w), neonN(w), neonM(w)
@@ -206,6 +208,47 @@ func neon3Same(w uint32) (Inst, bool) {
 			return Inst{}, false
 		}
 		mn = fmt.Sprintf("vpadd.i%d", size)
+	case 26, 27, 28, 29, 30, 31: // single-precision floating point
+		if c>>1 == 0 && c&1 == 1 || c == 3 {
+			return Inst{}, false // half precision
+		}
+		hi := c >> 1 // 0: first of the pair, 1: second
+		switch a<<2 | b<<1 | u {
+		case 13<<2 | 0<<1 | 0:
+			mn = [2]string{"vadd.f32", "vsub.f32"}[hi]
+		case 13<<2 | 0<<1 | 1:
+			mn = [2]string{"vpadd.f32", "vabd.f32"}[hi]
+			if hi == 0 && q {
+				return Inst{}, false
+			}
+		case 13<<2 | 1<<1 | 0:
+			mn = [2]string{"vmla.f32", "vmls.f32"}[hi]
+		case 13<<2 | 1<<1 | 1:
+			if hi == 1 {
+				return Inst{}, false
+			}
+			mn = "vmul.f32"
+		case 14<<2 | 0<<1 | 0:
+			if hi == 1 {
+				return Inst{}, false
+			}
+			mn = "vceq.f32"
+		case 14<<2 | 0<<1 | 1:
+			mn = [2]string{"vcge.f32", "vcgt.f32"}[hi]
+		case 14<<2 | 1<<1 | 1:
+			mn = [2]string{"vacge.f32", "vacgt.f32"}[hi]
+		case 15<<2 | 0<<1 | 0:
+			mn = [2]string{"vmax.f32", "vmin.f32"}[hi]
+		case 15<<2 | 0<<1 | 1:
+			if q {
+				return Inst{}, false
+			}
+			mn = [2]string{"vpmax.f32", "vpmin.f32"}[hi]
+		case 15<<2 | 1<<1 | 0:
+			mn = [2]string{"vrecps.f32", "vrsqrts.f32"}[hi]
+		default:
+			return Inst{}, false
+		}
 	case 24: // SHA-1 / SHA-256 (ARMv8 crypto)
 		if !q {
 			return Inst{}, false
@@ -360,44 +403,133 @@ func neonModImm(w uint32) (Inst, bool) {
 	case cmode == 14 && op == 0:
 		mn = "vmov.i8"
 		imm = fmt.Sprintf("#%d\t@ 0x%02x", imm8, imm8)
+	case cmode == 14: // VMOV.I64: each bit of imm8 is a byte
+		var v uint64
+		for i := 0; i < 8; i++ {
+			if imm8>>i&1 == 1 {
+				v |= 0xff << (8 * i)
+			}
+		}
+		mn = "vmov.i64"
+		imm = fmt.Sprintf("#0x%016x", v)
+	case cmode == 15 && op == 0: // VMOV.F32
+		b := imm8 >> 6 & 1
+		v := imm8>>7<<31 | (b^1)<<30 | imm8>>4&3<<23 | imm8&15<<19
+		if b == 1 {
+			v |= 0x3e000000
+		}
+		mn = "vmov.f32"
+		imm = "#" + strconv.FormatFloat(float64(math.Float32frombits(v)), 'g', -1, 32) + fmt.Sprintf("\t@ 0x%08x", v)
 	default:
-		return Inst{}, false // VMOV.I64 and VMOV.F32: not decoded
+		return Inst{}, false
 	}
 	return Inst{Mnemonic: mn, Operands: neonReg(d, q) + ", " + imm}, true
 }
 
-// neon3Diff decodes the "three registers of different lengths" forms the
-// kernel's crypto uses: VMULL (polynomial and integer), VADDL/VSUBL.
+// neon3Diff decodes "three registers of different lengths" (A7.4.2):
+// long (Qd, Dn, Dm), wide (Qd, Qn, Dm) and narrow (Dd, Qn, Qm) forms.
 func neon3Diff(w uint32) (Inst, bool) {
 	a, u, c := w>>8&15, w>>24&1, w>>20&3
 	d, n, m := neonD(w), neonN(w), neonM(w)
 	size := 8 << c
 	su := neonSU[u]
-	switch a {
-	case 0, 2: // VADDL, VSUBL: Qd, Dn, Dm
+	long := func(mn string) (Inst, bool) {
 		if d&1 == 1 {
-			return Inst{}, false
-		}
-		mn := [3]string{"vaddl", "", "vsubl"}[a]
-		return Inst{Mnemonic: fmt.Sprintf("%s.%s%d", mn, su, size), Operands: neonReg(d, true) + ", " + neonReg(n, false) + ", " + neonReg(m, false)}, true
-	case 12, 14: // VMULL integer / polynomial
-		if d&1 == 1 {
-			return Inst{}, false
-		}
-		var mn string
-		switch {
-		case a == 12:
-			mn = fmt.Sprintf("vmull.%s%d", su, size)
-		case u == 0 && c == 0:
-			mn = "vmull.p8"
-		case u == 0 && c == 2:
-			mn = "vmull.p64"
-		default:
 			return Inst{}, false
 		}
 		return Inst{Mnemonic: mn, Operands: neonReg(d, true) + ", " + neonReg(n, false) + ", " + neonReg(m, false)}, true
 	}
+	switch a {
+	case 0, 2:
+		return long(fmt.Sprintf("%s.%s%d", [3]string{"vaddl", "", "vsubl"}[a], su, size))
+	case 1, 3: // VADDW, VSUBW
+		if (d|n)&1 == 1 {
+			return Inst{}, false
+		}
+		mn := fmt.Sprintf("%s.%s%d", [4]string{"", "vaddw", "", "vsubw"}[a], su, size)
+		return Inst{Mnemonic: mn, Operands: neonReg(d, true) + ", " + neonReg(n, true) + ", " + neonReg(m, false)}, true
+	case 4, 6: // VADDHN, VRADDHN, VSUBHN, VRSUBHN
+		if (n|m)&1 == 1 {
+			return Inst{}, false
+		}
+		mn := [2][2]string{{"vaddhn", "vraddhn"}, {"vsubhn", "vrsubhn"}}[a>>1&1][u]
+		mn = fmt.Sprintf("%s.i%d", mn, size*2)
+		return Inst{Mnemonic: mn, Operands: neonReg(d, false) + ", " + neonReg(n, true) + ", " + neonReg(m, true)}, true
+	case 5:
+		return long(fmt.Sprintf("vabal.%s%d", su, size))
+	case 7:
+		return long(fmt.Sprintf("vabdl.%s%d", su, size))
+	case 8:
+		return long(fmt.Sprintf("vmlal.%s%d", su, size))
+	case 10:
+		return long(fmt.Sprintf("vmlsl.%s%d", su, size))
+	case 12:
+		return long(fmt.Sprintf("vmull.%s%d", su, size))
+	case 9, 11, 13: // VQDMLAL, VQDMLSL, VQDMULL
+		if u == 1 || c == 0 {
+			return Inst{}, false
+		}
+		mn := map[uint32]string{9: "vqdmlal", 11: "vqdmlsl", 13: "vqdmull"}[a]
+		return long(fmt.Sprintf("%s.s%d", mn, size))
+	case 14: // VMULL polynomial (objdump ignores U)
+		switch c {
+		case 0:
+			return long("vmull.p8")
+		case 2:
+			return long("vmull.p64")
+		}
+	}
 	return Inst{}, false
+}
+
+// neonScalar decodes "two registers and a scalar" (A7.4.3): the
+// multiplies by one element of a D register ("vmla.i32 q0, q14, d5[1]").
+func neonScalar(w uint32) (Inst, bool) {
+	a, u, c := w>>8&15, w>>24&1, w>>20&3
+	d, n := neonD(w), neonN(w)
+	var scalar string
+	switch c {
+	case 1:
+		scalar = fmt.Sprintf("d%d[%d]", w&7, w>>4&2|w>>3&1)
+	case 2:
+		scalar = fmt.Sprintf("d%d[%d]", w&15, w>>5&1)
+	default:
+		return Inst{}, false
+	}
+	size := 8 << c
+	q := u == 1
+	var mn string
+	long := false
+	switch a {
+	case 0, 4, 8: // VMLA, VMLS, VMUL (integer)
+		mn = fmt.Sprintf("%s.i%d", map[uint32]string{0: "vmla", 4: "vmls", 8: "vmul"}[a], size)
+	case 1, 5, 9: // float
+		if c != 2 {
+			return Inst{}, false
+		}
+		mn = map[uint32]string{1: "vmla", 5: "vmls", 9: "vmul"}[a] + ".f32"
+	case 2, 6, 10: // VMLAL, VMLSL, VMULL
+		mn, long = fmt.Sprintf("%s.%s%d", map[uint32]string{2: "vmlal", 6: "vmlsl", 10: "vmull"}[a], neonSU[u], size), true
+	case 3, 7, 11: // VQDMLAL, VQDMLSL, VQDMULL
+		if u == 1 {
+			return Inst{}, false
+		}
+		mn, long = fmt.Sprintf("%s.s%d", map[uint32]string{3: "vqdmlal", 7: "vqdmlsl", 11: "vqdmull"}[a], size), true
+	case 12, 13: // VQDMULH, VQRDMULH
+		mn = fmt.Sprintf("%s.s%d", [2]string{"vqdmulh", "vqrdmulh"}[a&1], size)
+	default:
+		return Inst{}, false
+	}
+	if long {
+		if d&1 == 1 {
+			return Inst{}, false
+		}
+		return Inst{Mnemonic: mn, Operands: neonReg(d, true) + ", " + neonReg(n, false) + ", " + scalar}, true
+	}
+	if q && (d|n)&1 == 1 {
+		return Inst{}, false
+	}
+	return Inst{Mnemonic: mn, Operands: neonReg(d, q) + ", " + neonReg(n, q) + ", " + scalar}, true
 }
 
 // neon2Misc decodes part of "two registers, miscellaneous" (A7.4.5):
