@@ -145,12 +145,13 @@ func (a *armArch) armData(code []byte) Inst {
 		n = len(code)
 	}
 	var v uint32
-	for i := n - 1; i >= 0; i-- {
-		if a.order == binary.BigEndian {
-			v = v | uint32(code[n-1-i])<<(8*i)
-		} else {
-			v = v<<8 | uint32(code[i])
-		}
+	switch n {
+	case 4:
+		v = a.order.Uint32(code)
+	case 2:
+		v = uint32(a.order.Uint16(code))
+	case 1:
+		v = uint32(code[0])
 	}
 	switch n {
 	case 4:
