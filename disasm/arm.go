@@ -339,7 +339,7 @@ func armExtra(w uint32) (Inst, bool) {
 		}
 		return Inst{Mnemonic: mn + c, Operands: fmt.Sprintf("%d, %d, %s, cr%d, cr%d, {%d}",
 			w>>8&15, w>>21&7, armRegs[w>>12&15], w>>16&15, w&15, w>>5&7)}, true
-	case w&0xfff1fe20 == 0xf1000000 && w>>18&3 >= 2: // CPS
+	case w&0xfff1fe20 == 0xf1000000 && w>>18&3 >= 2 && (w>>17&1 == 1 || w&31 == 0): // CPS
 		mn := "cpsie"
 		if w>>18&3 == 3 {
 			mn = "cpsid"
@@ -351,10 +351,7 @@ func armExtra(w uint32) (Inst, bool) {
 			}
 		}
 		if w>>17&1 == 1 {
-			if f != "" {
-				f += ", "
-			}
-			f += fmt.Sprintf("#%d", w&31)
+			f += fmt.Sprintf(",#%d", w&31) // objdump: "cpsie f,#3"
 		}
 		return Inst{Mnemonic: mn, Operands: f}, true
 	case w&0x0fb0fff0 == 0x0120f000 && cond != 15: // MSR (register) to CPSR/SPSR

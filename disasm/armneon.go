@@ -33,6 +33,12 @@ func armNeon(w uint32) (Inst, bool) {
 		if in, ok := neonCoreTransfer(w); ok {
 			return in, true
 		}
+		if in, ok := vmovCore64(w); ok {
+			return in, true
+		}
+		if in, ok := armCRC32(w); ok {
+			return in, true
+		}
 	}
 	return Inst{}, false
 }
@@ -532,8 +538,8 @@ func neonScalar(w uint32) (Inst, bool) {
 	return Inst{Mnemonic: mn, Operands: neonReg(d, q) + ", " + neonReg(n, q) + ", " + scalar}, true
 }
 
-// neon2Misc decodes part of "two registers, miscellaneous" (A7.4.5):
-// VREV, VCNT, VMVN, VSWP, VTRN/VUZP/VZIP, VMOVN and the AES instructions.
+// neon2Misc decodes "two registers, miscellaneous" (A7.4.5), the
+// half-precision conversions aside.
 func neon2Misc(w uint32) (Inst, bool) {
 	a, b, size := w>>16&3, w>>6&31, w>>18&3
 	q := w>>6&1 == 1
@@ -544,66 +550,153 @@ func neon2Misc(w uint32) (Inst, bool) {
 		}
 		return Inst{Mnemonic: mn, Operands: neonReg(d, q) + ", " + neonReg(m, q)}, true
 	}
-	bits := 8 << size
-	switch {
-	case a == 0 && b>>1 == 0: // VREV64
-		if size == 3 {
+	zero := func(mn string) (Inst, bool) {
+		in, ok := two(mn)
+		in.Operands += ", #0"
+		return in, ok
+	}
+	qq := func(mn string) (Inst, bool) { // the crypto forms: always Q registers
+		if (d|m)&1 == 1 {
 			return Inst{}, false
 		}
-		return two(fmt.Sprintf("vrev64.%d", bits))
-	case a == 0 && b>>1 == 1: // VREV32
-		if size > 1 {
-			return Inst{}, false
-		}
-		return two(fmt.Sprintf("vrev32.%d", bits))
-	case a == 0 && b>>1 == 2: // VREV16
-		if size != 0 {
-			return Inst{}, false
-		}
-		return two("vrev16.8")
-	case a == 0 && b>>1 == 10: // VCNT
-		if size != 0 {
-			return Inst{}, false
-		}
-		return two("vcnt.8")
-	case a == 0 && b>>1 == 11: // VMVN
-		if size != 0 {
-			return Inst{}, false
-		}
-		return two("vmvn")
-	case a == 0 && b>>2 == 3 && size == 0: // AESE, AESD, AESMC, AESIMC
-		if (d|m)&1 != 0 {
-			return Inst{}, false
-		}
-		mn := [4]string{"aese.8", "aesd.8", "aesmc.8", "aesimc.8"}[b&3]
 		return Inst{Mnemonic: mn, Operands: neonReg(d, true) + ", " + neonReg(m, true)}, true
-	case a == 2 && b>>1 == 0: // VSWP
-		if size != 0 {
+	}
+	bits := 8 << size
+	su := neonSU[w>>7&1]
+	switch a {
+	case 0:
+		switch {
+		case b>>1 == 0 && size != 3:
+			return two(fmt.Sprintf("vrev64.%d", bits))
+		case b>>1 == 1 && size < 2:
+			return two(fmt.Sprintf("vrev32.%d", bits))
+		case b>>1 == 2 && size == 0:
+			return two("vrev16.8")
+		case b>>2 == 2 && size != 3:
+			return two(fmt.Sprintf("vpaddl.%s%d", su, bits))
+		case b>>2 == 3 && size == 0:
+			return qq([4]string{"aese.8", "aesd.8", "aesmc.8", "aesimc.8"}[b&3])
+		case b>>1 == 8 && size != 3:
+			return two(fmt.Sprintf("vcls.s%d", bits))
+		case b>>1 == 9 && size != 3:
+			return two(fmt.Sprintf("vclz.i%d", bits))
+		case b>>1 == 10 && size == 0:
+			return two("vcnt.8")
+		case b>>1 == 11 && size == 0:
+			return two("vmvn")
+		case b>>2 == 6 && size != 3:
+			return two(fmt.Sprintf("vpadal.%s%d", su, bits))
+		case b>>1 == 14 && size != 3:
+			return two(fmt.Sprintf("vqabs.s%d", bits))
+		case b>>1 == 15 && size != 3:
+			return two(fmt.Sprintf("vqneg.s%d", bits))
+		}
+	case 1:
+		if b == 11 && size == 2 {
+			return qq("sha1h.32")
+		}
+		f := b>>4&1 == 1 // bit 10: floating point
+		if size == 3 || f && size != 2 {
 			return Inst{}, false
 		}
-		return two("vswp")
-	case a == 2 && b>>1 == 1: // VTRN
-		if size == 3 {
-			return Inst{}, false
+		typ := fmt.Sprintf(".s%d", bits)
+		if f {
+			typ = ".f32"
 		}
-		return two(fmt.Sprintf("vtrn.%d", bits))
-	case a == 2 && b>>1 == 2: // VUZP
-		if size == 3 || !q && size == 2 {
-			return Inst{}, false
+		switch b >> 1 & 7 {
+		case 0:
+			return zero("vcgt" + typ)
+		case 1:
+			return zero("vcge" + typ)
+		case 2:
+			if !f {
+				typ = fmt.Sprintf(".i%d", bits)
+			}
+			return zero("vceq" + typ)
+		case 3:
+			return zero("vcle" + typ)
+		case 4:
+			return zero("vclt" + typ)
+		case 6:
+			return two("vabs" + typ)
+		case 7:
+			return two("vneg" + typ)
 		}
-		return two(fmt.Sprintf("vuzp.%d", bits))
-	case a == 2 && b>>1 == 3: // VZIP
-		if size == 3 || !q && size == 2 {
-			return Inst{}, false
+	case 2:
+		switch {
+		case b>>1 == 0 && size == 0:
+			return two("vswp")
+		case b>>1 == 1 && size != 3:
+			return two(fmt.Sprintf("vtrn.%d", bits))
+		case b>>1 == 2 && size != 3 && (q || size != 2):
+			return two(fmt.Sprintf("vuzp.%d", bits))
+		case b>>1 == 3 && size != 3 && (q || size != 2):
+			return two(fmt.Sprintf("vzip.%d", bits))
+		case b>>2 == 2 && size != 3: // VMOVN, VQMOVUN, VQMOVN: Dd, Qm
+			if m&1 == 1 {
+				return Inst{}, false
+			}
+			mn := [4]string{"vmovn.i", "vqmovun.s", "vqmovn.s", "vqmovn.u"}[b&3]
+			return Inst{Mnemonic: fmt.Sprintf("%s%d", mn, bits*2), Operands: neonReg(d, false) + ", " + neonReg(m, true)}, true
+		case b == 12 && size != 3: // VSHLL (maximum shift): Qd, Dm
+			if d&1 == 1 {
+				return Inst{}, false
+			}
+			return Inst{Mnemonic: fmt.Sprintf("vshll.i%d", bits), Operands: fmt.Sprintf("%s, %s, #%d", neonReg(d, true), neonReg(m, false), bits)}, true
+		case b == 14 && size == 2:
+			return qq("sha1su1.32")
+		case b == 15 && size == 2:
+			return qq("sha256su0.32")
 		}
-		return two(fmt.Sprintf("vzip.%d", bits))
-	case a == 2 && b == 8: // VMOVN: Dd, Qm
-		if size == 3 || m&1 == 1 {
-			return Inst{}, false
+	case 3:
+		switch {
+		case b>>2 == 4 && size == 2: // VRECPE, VRSQRTE
+			mn := [2]string{"vrecpe", "vrsqrte"}[b>>1&1]
+			return two(mn + [2]string{".u32", ".f32"}[b>>1&2>>1])
+		case b>>3 == 3 && size == 2: // VCVT between f32 and integers
+			return two("vcvt" + [4]string{".f32.s32", ".f32.u32", ".s32.f32", ".u32.f32"}[b>>1&3])
 		}
-		return Inst{Mnemonic: fmt.Sprintf("vmovn.i%d", bits*2), Operands: neonReg(d, false) + ", " + neonReg(m, true)}, true
 	}
 	return Inst{}, false
+}
+
+// vmovCore64 decodes VMOV between two core registers and a doubleword
+// register or two single-precision registers ("vmov d16, r2, r3").
+func vmovCore64(w uint32) (Inst, bool) {
+	if w&0x0fe00ed0 != 0x0c400a10 || w>>28 == 15 {
+		return Inst{}, false
+	}
+	rt, rt2 := w>>12&15, w>>16&15
+	if rt == 15 || rt2 == 15 || w>>20&1 == 1 && rt == rt2 {
+		return Inst{}, false
+	}
+	c := armCond[w>>28]
+	var reg string
+	if w>>8&1 == 1 {
+		reg = neonReg(neonM(w), false)
+	} else {
+		n := w&15<<1 | w>>5&1
+		if n == 31 {
+			return Inst{}, false
+		}
+		reg = fmt.Sprintf("s%d, s%d", n, n+1)
+	}
+	if w>>20&1 == 1 {
+		return Inst{Mnemonic: "vmov" + c, Operands: armRegs[rt] + ", " + armRegs[rt2] + ", " + reg}, true
+	}
+	return Inst{Mnemonic: "vmov" + c, Operands: reg + ", " + armRegs[rt] + ", " + armRegs[rt2]}, true
+}
+
+// armCRC32 decodes the ARMv8 CRC32 instructions ("crc32b r0, r1, r2").
+func armCRC32(w uint32) (Inst, bool) {
+	if w&0x0f900ff0 != 0x01000040 || w>>28 == 15 || w>>21&3 == 3 {
+		return Inst{}, false
+	}
+	if w>>28 != 14 || w>>12&15 == 15 || w>>16&15 == 15 || w&15 == 15 {
+		return Inst{}, false // conditional or pc: UNPREDICTABLE
+	}
+	mn := "crc32" + [2]string{"", "c"}[w>>9&1] + [3]string{"b", "h", "w"}[w>>21&3]
+	return Inst{Mnemonic: mn, Operands: armRegs[w>>12&15] + ", " + armRegs[w>>16&15] + ", " + armRegs[w&15]}, true
 }
 
 // neonLoadStore decodes the element and structure loads and stores
