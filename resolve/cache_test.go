@@ -30,8 +30,18 @@ func analyzeAll(t *testing.T, root, rel, version string) (*Analysis, string) {
 	for n := range a.Paths {
 		names = append(names, n)
 	}
+	early := [2]*Graph{BuildGraph(r, a, nil, true, false), BuildGraph(r, a, nil, true, false)}
 	if err := a.Complete(names, r.SymbolOwner, 0, 2); err != nil {
 		t.Fatal(err)
+	}
+	// Recount after Complete is BuildGraph after Complete.
+	for i, reduce := range []bool{false, true} {
+		early[i].Recount(a, reduce)
+		x, _ := json.Marshal(early[i])
+		y, _ := json.Marshal(BuildGraph(r, a, nil, true, reduce))
+		if string(x) != string(y) {
+			t.Errorf("reduce=%v: Recount gives\n%s\nBuildGraph\n%s", reduce, x, y)
+		}
 	}
 	doc, _ := json.Marshal(struct {
 		E []*Edge

@@ -448,7 +448,7 @@ func runResolveGraph(s *IO, o *resolveOptions, r *resolve.Resolver, names []stri
 		s.errorf("resolve", "%v", err)
 		return ExitError
 	}
-	g = resolve.BuildGraph(r, an, roots, o.all, o.reduce)
+	g.Recount(an, o.reduce)
 	switch o.graph {
 	case "json":
 		s.json(resolveGraphDoc{Schema: "kmodscope.resolve/v1", Dirname: r.Dirname(), Graph: g})
