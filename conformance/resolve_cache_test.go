@@ -61,7 +61,7 @@ func TestResolveCacheTrees(t *testing.T) {
 					victim = modindex.ModnameNormalize(filepath.Base(f[0]))
 					pairs = append(pairs, [2]string{n, victim})
 				}
-				if len(pairs) < 4 {
+				if len(pairs) < 3 {
 					pairs = append(pairs, [2]string{n, modindex.ModnameNormalize(filepath.Base(f[len(f)-1]))})
 				}
 			}
