@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"sort"
 	"strings"
 	"sync"
@@ -156,6 +157,15 @@ func runCheck(s *IO, args []string) int {
 	fs.StringArrayVar(&o.params, "param", nil, "module option `NAME=VALUE` as insmod takes it (repeatable; one may hold several, e.g. 'a=1 b=\"x y\"')")
 	if done, code := parseFlags(fs, s, "check", args, ExitUsage); done {
 		return code
+	}
+	if f := os.Getenv("KMODSCOPE_CHECK_CPUPROFILE"); f != "" {
+		// Undocumented, for bench/check-tree.sh and profiling: a CPU
+		// profile of this run.
+		if pf, err := os.Create(f); err == nil {
+			if pprof.StartCPUProfile(pf) == nil {
+				defer func() { pprof.StopCPUProfile(); pf.Close() }()
+			}
+		}
 	}
 	if fs.NArg() == 0 {
 		s.errorf("check", "need at least one MODULE (see 'kmodscope check --help')")
