@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -263,15 +265,48 @@ func runCheck(s *IO, args []string) int {
 	ch := &checker{base: base, t: tk, opt: &ko.Options{MaxSize: o.maxSize}, cache: map[string]*depEntry{}, preload: preload,
 		args: strings.Join(o.params, " "), hasArgs: len(o.params) > 0}
 	code := ExitOK
+	// With --json the document is written as it goes: its head, then each
+	// result as its worker encoded it (encoding in parallel, and holding
+	// no finished results), then its tail; the bytes are those of
+	// s.json(doc) with every result in doc.Results.
+	if o.json {
+		head, err := jsonIndented(doc, "")
+		if err != nil {
+			s.errorf("check", "encoding JSON: %v", err)
+			return ExitError
+		}
+		// head ends in `"results": []` and a newline.
+		i := bytes.LastIndex(head, []byte("[]"))
+		s.Out.Write(head[:i+1])
+	}
+	first := true
 	runOrdered(s, "check", fs.Args(), func(arg string, out *jobOut) {
 		res := ch.checkArg(arg, o.withDeps)
-		out.result = res
 		if !o.json {
+			out.result = checkDone{res: res}
 			writeCheckText(&out.sb, res)
+			return
 		}
+		enc, err := jsonIndented(res, "    ")
+		out.result = checkDone{res: res, json: enc, err: err}
 	}, func(out *jobOut) {
-		res := out.result.(checkResult)
-		doc.Results = append(doc.Results, res)
+		d := out.result.(checkDone)
+		res := d.res
+		if o.json {
+			if d.err != nil {
+				// Not expected (plain data); never a partial document.
+				msg := "encoding JSON: " + d.err.Error()
+				res = checkResult{File: res.File, Error: &msg, Messages: []string{}, Parameters: []checkParam{}}
+				d.json, _ = jsonIndented(res, "    ")
+			}
+			if first {
+				s.Out.WriteString("\n    ")
+			} else {
+				s.Out.WriteString(",\n    ")
+			}
+			first = false
+			s.Out.Write(bytes.TrimSuffix(d.json, []byte("\n")))
+		}
 		switch {
 		case res.Error != nil:
 			code = ExitError
@@ -280,9 +315,34 @@ func runCheck(s *IO, args []string) int {
 		}
 	})
 	if o.json {
-		s.json(doc)
+		if first {
+			s.Out.WriteString("]\n}\n")
+		} else {
+			s.Out.WriteString("\n  ]\n}\n")
+		}
 	}
 	return code
+}
+
+// checkDone is one checked argument: its result and, with --json, the
+// result encoded at the depth of an element of "results".
+type checkDone struct {
+	res  checkResult
+	json []byte
+	err  error
+}
+
+// jsonIndented encodes v as s.json does, each line after the first
+// prefixed with prefix.
+func jsonIndented(v any, prefix string) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetIndent(prefix, "  ")
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
 }
 
 type checker struct {
