@@ -75,3 +75,33 @@ func TestDecompressUntil(t *testing.T) {
 		}
 	}
 }
+
+// FuzzDecompressUntil: with a stop function that never stops,
+// DecompressUntil agrees with Decompress on arbitrary bytes (output, and
+// whether it fails); stopping after the first piece yields a prefix.
+func FuzzDecompressUntil(f *testing.F) {
+	for _, name := range []string{"crc7.ko.gz", "crc7.ko.xz", "crc7.ko.zst"} {
+		b, err := os.ReadFile("testdata/" + name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	const limit = 1 << 20
+	f.Fuzz(func(t *testing.T, data []byte) {
+		for _, format := range []Format{Gzip, XZ, Zstd} {
+			want, werr := Decompress(format, data, limit)
+			got, stopped, err := DecompressUntil(format, data, limit, func([]byte) bool { return false })
+			if (err == nil) != (werr == nil) || stopped || !bytes.Equal(got, want) {
+				t.Fatalf("%v: DecompressUntil %d bytes, %v; Decompress %d bytes, %v", format, len(got), err, len(want), werr)
+			}
+			if err == nil {
+				checkErr(t, format.String(), got, err, limit)
+			}
+			got, _, err = DecompressUntil(format, data, limit, func([]byte) bool { return true })
+			if err == nil && werr == nil && (len(got) > len(want) || !bytes.Equal(got, want[:len(got)])) {
+				t.Fatalf("%v: stopped output is not a prefix", format)
+			}
+		}
+	})
+}
