@@ -40,7 +40,7 @@ func sameCerts(t *testing.T, what string, early, full *Image) {
 	}
 }
 
-// bigKernel is fakeKernel followed by 3 MiB of compressible filler: what
+// bigKernel is fakeKernel followed by 1.25 MiB of compressible filler: what
 // StopAfterCerts need not decompress.
 func bigKernel(t *testing.T, certs [][]byte, bannerLine string) ([]byte, int) {
 	k, listOff := fakeKernel(t, certs, 8, binary.LittleEndian, true)
@@ -48,7 +48,7 @@ func bigKernel(t *testing.T, certs [][]byte, bannerLine string) ([]byte, int) {
 		k = bytes.Replace(k, []byte(testBanner), []byte(bannerLine), 1)
 	}
 	rng := rand.New(rand.NewSource(2))
-	tail := make([]byte, 3<<20)
+	tail := make([]byte, 5<<18)
 	for i := range tail {
 		tail[i] = "abcdefgh"[rng.Intn(8)]
 	}
@@ -144,7 +144,7 @@ func TestStopAfterCerts(t *testing.T) {
 			}
 			binary.LittleEndian.PutUint64(k[i+8:], 12345)
 		}
-		img := fakeBzImage(withSize(codecXZ, compressGo(t, codecXZ, k), len(k)))
+		img := fakeBzImage(withSize(codecZstd, compressGo(t, codecZstd, k), len(k)))
 		full, ferr := Parse(img, nil)
 		got, err := Parse(img, early)
 		if (err == nil) != (ferr == nil) {
