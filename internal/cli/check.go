@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime/pprof"
@@ -441,7 +442,8 @@ type depEntry struct {
 // module opens (and, for tree modules, keeps) a module file.
 func (ch *checker) module(path string, keep bool) (*ko.Module, error) {
 	if !keep {
-		return ko.Open(path, ch.opt)
+		m, _, err := ch.moduleOnce(path)
+		return m, err
 	}
 	ch.mu.Lock()
 	e := ch.cache[path]
@@ -459,6 +461,68 @@ func (ch *checker) module(path string, keep bool) (*ko.Module, error) {
 		e.m, e.err = m, err
 	})
 	return e.m, e.err
+}
+
+// moduleBufs holds read buffers for the modules checked once: a tree-wide
+// run reads hundreds of megabytes, which would otherwise each be fresh
+// memory until the next collection.
+var moduleBufs sync.Pool // of *[]byte
+
+// maxPooledModule bounds the files read into a pooled buffer.
+const maxPooledModule = 64 << 20
+
+// moduleOnce opens a module checked once (not kept): a plain ELF file that
+// kmodscope's reader accepts is read whole into a pooled buffer, which
+// release returns once nothing refers to the module (every verdict copies
+// what it keeps). Anything else (compressed, damaged, large) goes through
+// ko.Open, for its own reading and errors.
+func (ch *checker) moduleOnce(path string) (m *ko.Module, release func(), err error) {
+	release = func() {}
+	if data, bp := readPooled(path); data != nil {
+		if compression.Sniff(data) == compression.None {
+			if m, err := ko.New(data); err == nil {
+				m.Path = path
+				return m, func() { moduleBufs.Put(bp) }, nil
+			}
+		}
+		moduleBufs.Put(bp)
+	}
+	m, err = ko.Open(path, ch.opt)
+	return m, release, err
+}
+
+// readPooled reads a regular file of at most maxPooledModule bytes into a
+// pooled buffer; nil when it cannot (the caller then reads it otherwise).
+func readPooled(path string) ([]byte, *[]byte) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil || !st.Mode().IsRegular() || st.Size() < 6 || st.Size() > maxPooledModule {
+		return nil, nil
+	}
+	bp, _ := moduleBufs.Get().(*[]byte)
+	if bp == nil {
+		bp = new([]byte)
+	}
+	n := int(st.Size())
+	if cap(*bp) < n {
+		*bp = make([]byte, n, n+n/4)
+	}
+	buf := (*bp)[:n]
+	// One more byte than the size: a file that grew is read by ko.Open.
+	if m, err := io.ReadFull(f, buf); err != nil || m != n {
+		moduleBufs.Put(bp)
+		return nil, nil
+	}
+	var one [1]byte
+	if k, _ := f.Read(one[:]); k != 0 {
+		moduleBufs.Put(bp)
+		return nil, nil
+	}
+	return buf, bp
 }
 
 // resolve turns an argument into a file: a path, or a module name in the
@@ -524,7 +588,8 @@ func (ch *checker) checkArg(arg string, withDeps bool) checkResult {
 	if err != nil {
 		return fail(err)
 	}
-	m, err := ch.module(path, false)
+	m, release, err := ch.moduleOnce(path)
+	defer release()
 	if err != nil {
 		// The kernel judges the raw bytes, which kmodscope's reader
 		// refused: give the kernel's verdict on them.
