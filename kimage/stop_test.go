@@ -188,8 +188,13 @@ func TestStopAfterCertsReal(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s, stopping early: %v", path, err)
 		}
-		// One kernel of each kind: they take seconds each.
-		if kind := got.Format + "/" + got.Wrapper + "/" + got.Payload; seen[kind] {
+		// One kernel of each kind: they take seconds each. Images read
+		// whole anyway (s390's payload is found by scanning; an
+		// uncompressed Image) are the same code as without the option.
+		if got.Format == fmtBzImage && !got.Stopped {
+			t.Errorf("%s: %s payload: did not stop early", path, got.Payload)
+		}
+		if kind := got.Format + "/" + got.Wrapper + "/" + got.Payload; seen[kind] || !got.Stopped {
 			continue
 		} else {
 			seen[kind] = true
@@ -203,9 +208,5 @@ func TestStopAfterCertsReal(t *testing.T) {
 		sameCerts(t, path, got, full)
 		t.Logf("%s: %s %s payload; stopped %v after %d of %d bytes (%.0f%%; list at %#x); %v instead of %v",
 			path, full.Format, full.Payload, got.Stopped, got.KernelSize, full.KernelSize, 100*float64(got.KernelSize)/float64(full.KernelSize), full.ListOffset, tEarly, tFull)
-		// s390 payloads are found by scanning (no early stop there).
-		if full.Payload != "none" && full.Format != fmtS390 && !got.Stopped {
-			t.Errorf("%s: did not stop early", path)
-		}
 	}
 }
