@@ -437,6 +437,22 @@ type depEntry struct {
 	once sync.Once
 	m    *ko.Module
 	err  error
+	// deps is modDepends of m, once.
+	depsOnce sync.Once
+	deps     []string
+	depsOK   bool
+}
+
+// entry returns the cache entry of a tree module.
+func (ch *checker) entry(path string) *depEntry {
+	ch.mu.Lock()
+	defer ch.mu.Unlock()
+	e := ch.cache[path]
+	if e == nil {
+		e = &depEntry{}
+		ch.cache[path] = e
+	}
+	return e
 }
 
 // module opens (and, for tree modules, keeps) a module file.
@@ -445,13 +461,7 @@ func (ch *checker) module(path string, keep bool) (*ko.Module, error) {
 		m, _, err := ch.moduleOnce(path)
 		return m, err
 	}
-	ch.mu.Lock()
-	e := ch.cache[path]
-	if e == nil {
-		e = &depEntry{}
-		ch.cache[path] = e
-	}
-	ch.mu.Unlock()
+	e := ch.entry(path)
 	e.once.Do(func() {
 		m, err := ko.Open(path, ch.opt)
 		if err == nil {
@@ -545,15 +555,26 @@ func (ch *checker) resolve(arg string) (string, error) {
 func (ch *checker) depOrder(m *ko.Module, k *loadcheck.Kernel) ([]string, []string) {
 	var order, missing []string
 	seen := map[string]bool{}
-	var visit func(m *ko.Module, depth int)
-	visit = func(m *ko.Module, depth int) {
-		kv, err := m.Modinfo()
-		if err != nil || depth > 64 {
+	var visit func(m *ko.Module, e *depEntry, depth int)
+	visit = func(m *ko.Module, e *depEntry, depth int) {
+		if depth > 64 {
 			return
 		}
-		deps, _ := ko.Get(kv, "depends")
-		for _, d := range strings.Split(deps, ",") {
-			d = strings.ReplaceAll(strings.TrimSpace(d), "-", "_")
+		var names []string
+		if e != nil {
+			// A tree module's dependencies, read once.
+			e.depsOnce.Do(func() { e.deps, e.depsOK = modDepends(m) })
+			if !e.depsOK {
+				return
+			}
+			names = e.deps
+		} else {
+			var ok bool
+			if names, ok = modDepends(m); !ok {
+				return
+			}
+		}
+		for _, d := range names {
 			if d == "" || seen[d] {
 				continue
 			}
@@ -566,17 +587,33 @@ func (ch *checker) depOrder(m *ko.Module, k *loadcheck.Kernel) ([]string, []stri
 				missing = append(missing, d)
 				continue
 			}
+			de := ch.entry(p)
 			dm, err := ch.module(p, true)
 			if err != nil {
 				missing = append(missing, d)
 				continue
 			}
-			visit(dm, depth+1)
+			visit(dm, de, depth+1)
 			order = append(order, p)
 		}
 	}
-	visit(m, 0)
+	visit(m, nil, 0)
 	return order, missing
+}
+
+// modDepends returns the module names in m's .modinfo depends= (normalized,
+// in order; empty entries kept); false when .modinfo cannot be read.
+func modDepends(m *ko.Module) ([]string, bool) {
+	kv, err := m.Modinfo()
+	if err != nil {
+		return nil, false
+	}
+	deps, _ := ko.Get(kv, "depends")
+	var out []string
+	for _, d := range strings.Split(deps, ",") {
+		out = append(out, strings.ReplaceAll(strings.TrimSpace(d), "-", "_"))
+	}
+	return out, true
 }
 
 func (ch *checker) checkArg(arg string, withDeps bool) checkResult {
