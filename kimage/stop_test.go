@@ -3,6 +3,7 @@ package kimage
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"math/rand"
 	"os"
 	"path/filepath"
@@ -209,4 +210,36 @@ func TestStopAfterCertsReal(t *testing.T) {
 		t.Logf("%s: %s %s payload; stopped %v after %d of %d bytes (%.0f%%; list at %#x); %v instead of %v",
 			path, full.Format, full.Payload, got.Stopped, got.KernelSize, full.KernelSize, 100*float64(got.KernelSize)/float64(full.KernelSize), full.ListOffset, tEarly, tFull)
 	}
+}
+
+// FuzzStopAfterCerts: Parse with StopAfterCerts never panics, fails only
+// with *Error, and when it stops early on an image the whole parse
+// accepts, gives the same certificates, list and banner.
+func FuzzStopAfterCerts(f *testing.F) {
+	a, b, _ := fixtures(f)
+	k, _ := fakeKernel(f, [][]byte{a, b}, 8, binary.LittleEndian, true)
+	big := append(bytes.Clone(k), bytes.Repeat([]byte("abcdefgh"), 1<<17)...)
+	for _, c := range []codec{codecGzip, codecZstd} {
+		f.Add(fakeBzImage(withSize(c, compressGo(f, c, big), len(big))))
+		f.Add(compressGo(f, c, big))
+	}
+	f.Add(fakeBzImage(withSize(codecZstd, compressGo(f, codecZstd, k), len(k))))
+	const limit = 4 << 20
+	f.Fuzz(func(t *testing.T, data []byte) {
+		got, err := Parse(data, &Options{MaxSize: limit, StopAfterCerts: true})
+		if err != nil {
+			var e *Error
+			if !errors.As(err, &e) {
+				t.Fatalf("error %T %v is not *Error", err, err)
+			}
+		}
+		if got == nil || !got.Stopped {
+			return
+		}
+		full, ferr := Parse(data, &Options{MaxSize: limit})
+		if ferr != nil || len(full.Certs) == 0 {
+			return // damaged after the list: only the early parse reads it
+		}
+		sameCerts(t, "fuzz", got, full)
+	})
 }
