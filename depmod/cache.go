@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"io"
 	"os"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"syscall"
@@ -22,19 +24,31 @@ import (
 // unchanged is not opened again; everything after reading runs in full on
 // every run, so the output is always that of a clean run.
 //
-// Layout: "KMSDEPC4", the header string (cache format, kmodscope version
-// and the options that change what is read, see cacheHeader), u32 entry
-// count, the entries (path, key, SHA-256 of the facts, facts as a string), the memo of
-// the last run (u8 0, or u8 1, its input digest, messages and the SHA-256
-// of each index file), then the CRC-32C of all preceding bytes. Integers are little-endian;
+// Layout: "KMSDEPC5", the u64 sizes of the two sections that follow (each
+// with its CRC-32C at its end), then:
+//
+//   - the index: the header string (cache format, kmodscope version and the
+//     options that change what is read, see cacheHeader), u32 entry count,
+//     the entries (path, key, SHA-256 of the facts, u64 offset and length
+//     of the facts in the facts section), the memo of the last run (u8 0,
+//     or u8 1, its input digest, messages and the SHA-256 of each index
+//     file); its CRC covers the magic and sizes too;
+//   - the facts: every entry's facts (see encodeFacts), back to back.
+//
+// A run whose modules' facts are all those of the memo's run needs only
+// the index (a tenth of the file); the facts section is read when the
+// indexes are computed or the cache rewritten. Integers are little-endian;
 // strings are a u32 length and the bytes. A file that is short, foreign,
-// corrupt, fails its checksum or has another header is ignored with one
+// corrupt, fails a checksum or has another header is ignored with one
 // warning and rewritten.
 
 // CacheName is the cache file's name in the output directory.
 const CacheName = "modules.kmodscope-cache"
 
-const cacheMagic = "KMSDEPC4"
+const cacheMagic = "KMSDEPC5"
+
+// cachePreamble is the magic and the two section sizes.
+const cachePreamble = len(cacheMagic) + 16
 
 type fileKey struct {
 	dev, ino             uint64
@@ -166,28 +180,40 @@ type memoFile struct {
 
 // rawEntry is a decoded cache entry whose facts are still encoded.
 type rawEntry struct {
-	key   fileKey
-	sum   [32]byte // SHA-256 of facts
-	facts string
+	key    fileKey
+	sum    [32]byte // SHA-256 of facts
+	off, n uint64   // the facts in the facts section
+	facts  string   // once the facts section is loaded
 }
 
 type cacheFile struct {
 	header  string
 	entries map[string]rawEntry
 	memo    *memo // nil when absent
+
+	// The facts section, loaded by loadFacts from f (open from loadCache
+	// on).
+	f         *os.File
+	factsSize int64 // with its CRC
+	facts     string
+	factsErr  error
+	factsDone bool
 }
 
 func encodeCache(c *cacheFile, paths []string) []byte {
-	size := 64 + len(c.header)
+	size, facts := cachePreamble+64+len(c.header), 4
 	for _, p := range paths {
-		size += len(p) + 48 + len(c.entries[p].facts)
+		size += len(p) + 100
+		facts += len(c.entries[p].facts)
 	}
 	if c.memo != nil {
 		size += 64 + len(c.memo.log) + 64*len(c.memo.files)
 	}
-	w := &encoder{b: append(make([]byte, 0, size), cacheMagic...)}
+	w := &encoder{b: append(make([]byte, 0, size+facts), cacheMagic...)}
+	w.b = append(w.b, make([]byte, 16)...) // the sizes, below
 	w.str(c.header)
 	w.u32(uint32(len(paths)))
+	off := uint64(0)
 	for _, p := range paths {
 		e := c.entries[p]
 		w.str(p)
@@ -197,7 +223,9 @@ func encodeCache(c *cacheFile, paths []string) []byte {
 		w.u64(uint64(e.key.mtime))
 		w.u64(uint64(e.key.ctimeNs))
 		w.b = append(w.b, e.sum[:]...)
-		w.str(e.facts)
+		w.u64(off)
+		w.u64(uint64(len(e.facts)))
+		off += uint64(len(e.facts))
 	}
 	if m := c.memo; m != nil {
 		w.u8(1)
@@ -211,7 +239,15 @@ func encodeCache(c *cacheFile, paths []string) []byte {
 	} else {
 		w.u8(0)
 	}
-	return binary.LittleEndian.AppendUint32(w.b, crc32.Checksum(w.b, castagnoli))
+	index := len(w.b) - cachePreamble + 4
+	binary.LittleEndian.PutUint64(w.b[len(cacheMagic):], uint64(index))
+	binary.LittleEndian.PutUint64(w.b[len(cacheMagic)+8:], off+4)
+	w.b = binary.LittleEndian.AppendUint32(w.b, crc32.Checksum(w.b, castagnoli))
+	start := len(w.b)
+	for _, p := range paths {
+		w.b = append(w.b, c.entries[p].facts...)
+	}
+	return binary.LittleEndian.AppendUint32(w.b, crc32.Checksum(w.b[start:], castagnoli))
 }
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -333,21 +369,32 @@ func decodeFacts(facts string) (*cacheEntry, error) {
 	return e, nil
 }
 
-// decodeCache parses a cache file. Entries' facts are left encoded
-// (decodeFacts decodes them when needed, and a run that finds them
-// malformed reads the module instead).
-func decodeCache(data []byte) (*cacheFile, error) {
-	if len(data) < len(cacheMagic)+4+1+4 || !bytes.HasPrefix(data, []byte(cacheMagic)) {
-		return nil, errors.New("not a kmodscope depmod cache")
+// checkPreamble checks the magic and returns the sizes of the two
+// sections, which must add up to the file's size.
+func checkPreamble(pre []byte, fileSize int64) (index, facts int64, err error) {
+	if len(pre) < cachePreamble || !bytes.HasPrefix(pre, []byte(cacheMagic)) {
+		return 0, 0, errors.New("not a kmodscope depmod cache")
 	}
+	i := binary.LittleEndian.Uint64(pre[len(cacheMagic):])
+	f := binary.LittleEndian.Uint64(pre[len(cacheMagic)+8:])
+	if i < 4+4+4+1 || f < 4 || i > uint64(fileSize) || f > uint64(fileSize) || uint64(cachePreamble)+i+f != uint64(fileSize) {
+		return 0, 0, fmt.Errorf("section sizes %d and %d do not add up to the file's %d bytes", i, f, fileSize)
+	}
+	return int64(i), int64(f), nil
+}
+
+// decodeIndex parses the preamble and index section (data, its CRC
+// included). Entries' facts are left in the facts section, of factsSize
+// bytes with its CRC.
+func decodeIndex(data []byte, factsSize int64) (*cacheFile, error) {
 	body := data[:len(data)-4]
 	if crc32.Checksum(body, castagnoli) != binary.LittleEndian.Uint32(data[len(body):]) {
 		return nil, errors.New("checksum mismatch")
 	}
 	// The strings decoded share data's bytes, which nothing changes after.
-	d := &decoder{b: body, s: unsafe.String(&body[0], len(body)), off: len(cacheMagic)}
-	c := &cacheFile{header: d.str("header")}
-	n := d.count(4+40+32+4, "entries")
+	d := &decoder{b: body, s: unsafe.String(&body[0], len(body)), off: cachePreamble}
+	c := &cacheFile{header: d.str("header"), factsSize: factsSize}
+	n := d.count(4+40+32+16, "entries")
 	c.entries = make(map[string]rawEntry, n)
 	for i := 0; i < n && d.err == nil; i++ {
 		path := d.str("path")
@@ -357,7 +404,10 @@ func decodeCache(data []byte) (*cacheFile, error) {
 			copy(e.sum[:], d.b[d.off:])
 			d.off += 32
 		}
-		e.facts = d.str("facts")
+		e.off, e.n = d.u64("facts offset"), d.u64("facts length")
+		if d.err == nil && (e.off > uint64(factsSize-4) || e.n > uint64(factsSize-4)-e.off) {
+			d.fail("facts out of the section")
+		}
 		c.entries[path] = e
 	}
 	if d.u8("memo flag") == 1 {
@@ -386,26 +436,186 @@ func decodeCache(data []byte) (*cacheFile, error) {
 	return c, nil
 }
 
+// setFacts takes section (the facts section, its CRC included) as the
+// entries' facts.
+func (c *cacheFile) setFacts(section []byte) error {
+	body := section[:len(section)-4]
+	if crc32.Checksum(body, castagnoli) != binary.LittleEndian.Uint32(section[len(body):]) {
+		return errors.New("facts checksum mismatch")
+	}
+	c.facts = unsafe.String(unsafe.SliceData(body), len(body))
+	for p, e := range c.entries {
+		e.facts = c.facts[e.off : e.off+e.n]
+		c.entries[p] = e
+	}
+	return nil
+}
+
+// decodeCache parses a whole cache file. Entries' facts are left encoded
+// (decodeFacts decodes them when needed, and a run that finds them
+// malformed reads the module instead).
+func decodeCache(data []byte) (*cacheFile, error) {
+	i, f, err := checkPreamble(data, int64(len(data)))
+	if err != nil {
+		return nil, err
+	}
+	c, err := decodeIndex(data[:cachePreamble+int(i)], f)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.setFacts(data[cachePreamble+int(i):]); err != nil {
+		return nil, err
+	}
+	c.factsDone = true
+	return c, nil
+}
+
 func (r *run) cachePath() string { return r.outdir + "/" + CacheName }
 
-// loadCache reads the cache; problems give a warning and no cache.
+// loadCache reads the cache's index; problems give a warning and no
+// cache. The file stays open for loadFacts (closeCache closes it).
 func (r *run) loadCache() *cacheFile {
-	data, err := os.ReadFile(r.cachePath())
-	if err != nil {
-		if !errors.Is(err, os.ErrNotExist) {
-			r.log.warnf("ignoring cache %s: %s\n", r.cachePath(), strerror(err))
-		}
-		return nil
-	}
-	c, err := decodeCache(data)
+	c, err := r.readCacheIndex()
 	if err == nil && c.header != r.cacheHeader() {
 		err = fmt.Errorf("written with other settings (%q, now %q)", c.header, r.cacheHeader())
 	}
 	if err != nil {
-		r.log.warnf("ignoring cache %s: %v\n", r.cachePath(), err)
+		if c != nil && c.f != nil {
+			c.f.Close()
+		}
+		if !errors.Is(err, os.ErrNotExist) {
+			if isErrno(err) {
+				r.log.warnf("ignoring cache %s: %s\n", r.cachePath(), strerror(err))
+			} else {
+				r.log.warnf("ignoring cache %s: %v\n", r.cachePath(), err)
+			}
+		}
 		return nil
 	}
 	return c
+}
+
+func isErrno(err error) bool {
+	var e syscall.Errno
+	return errors.As(err, &e)
+}
+
+func (r *run) readCacheIndex() (*cacheFile, error) {
+	f, err := os.Open(r.cachePath())
+	if err != nil {
+		return nil, err
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	var pre [cachePreamble]byte
+	n, _ := f.ReadAt(pre[:], 0)
+	isize, fsize, err := checkPreamble(pre[:n], st.Size())
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	data := make([]byte, cachePreamble+int(isize))
+	if _, err := f.ReadAt(data, 0); err != nil {
+		f.Close()
+		if err == io.EOF {
+			err = errors.New("truncated while read")
+		}
+		return nil, err
+	}
+	c, err := decodeIndex(data, fsize)
+	if err == nil {
+		// The facts section is checked now, so a corrupt cache is found
+		// even by a run that does not need the facts (mapped: this reads
+		// nothing into memory).
+		err = mapped(f, st.Size(), func(b []byte) error {
+			facts := b[len(b)-int(fsize):]
+			if crc32.Checksum(facts[:len(facts)-4], castagnoli) != binary.LittleEndian.Uint32(facts[len(facts)-4:]) {
+				return errors.New("facts checksum mismatch")
+			}
+			return nil
+		})
+	}
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	c.f = f
+	return c, nil
+}
+
+// mapped calls fn with f's first size bytes mapped read-only. A fault
+// (the file truncated meanwhile) is an error, not a crash.
+func mapped(f *os.File, size int64, fn func([]byte) error) (err error) {
+	if size <= 0 || size != int64(int(size)) {
+		return fn(nil)
+	}
+	data, err := syscall.Mmap(int(f.Fd()), 0, int(size), syscall.PROT_READ, syscall.MAP_SHARED)
+	if err != nil {
+		data = make([]byte, size)
+		if _, err := f.ReadAt(data, 0); err != nil {
+			return err
+		}
+		return fn(data)
+	}
+	defer syscall.Munmap(data)
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if recover() != nil {
+			err = errors.New("file changed while read")
+		}
+	}()
+	return fn(data)
+}
+
+// loadFacts reads and checks the facts section once.
+func (c *cacheFile) loadFacts() error {
+	if c.factsDone {
+		return c.factsErr
+	}
+	c.factsDone = true
+	section := make([]byte, c.factsSize)
+	st, err := c.f.Stat()
+	if err == nil {
+		_, err = c.f.ReadAt(section, st.Size()-c.factsSize)
+	}
+	if err == nil {
+		err = c.setFacts(section)
+	}
+	c.f.Close()
+	c.factsErr = err
+	return err
+}
+
+func (r *run) closeCache() {
+	if r.cache != nil && r.cache.f != nil {
+		r.cache.f.Close()
+	}
+}
+
+// loadFacts gives the modules whose facts come from the cache their
+// encoded facts; if the facts section cannot be read or fails its
+// checksum, it warns (once) and returns false.
+func (r *run) loadFacts() bool {
+	c := r.cache
+	if c == nil {
+		return true
+	}
+	warn := !c.factsDone
+	if err := c.loadFacts(); err != nil {
+		if warn {
+			r.log.warnf("ignoring cache %s: %v\n", r.cachePath(), err)
+		}
+		return false
+	}
+	for _, m := range r.mods {
+		if m.fromCache {
+			m.facts = c.entries[m.path].facts
+		}
+	}
+	return true
 }
 
 // saveCache writes the facts of every module, and the memo of this run
@@ -417,8 +627,11 @@ func (r *run) saveCache(m *memo) {
 		if !m.hasKey {
 			continue
 		}
+		if m.fromCache && m.facts == "" {
+			continue // the facts section was not read or is corrupt
+		}
 		paths = append(paths, m.path)
-		c.entries[m.path] = rawEntry{m.key, m.factsSum, m.facts}
+		c.entries[m.path] = rawEntry{key: m.key, sum: m.factsSum, facts: m.facts}
 	}
 	data := encodeCache(c, paths)
 	if err := os.MkdirAll(r.outdir, 0o755); err != nil {

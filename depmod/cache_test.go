@@ -12,7 +12,7 @@ import (
 func FuzzDecodeCache(f *testing.F) {
 	e := &cacheEntry{key: fileKey{1, 2, 3, 4, 5}, exports: []ko.KmodSymbol{{Name: "foo", CRC: 7}},
 		info: []ko.KV{{Key: "alias", Value: "pci:v*"}}, imports: []ko.Import{{Name: "bar", CRC: 9, Weak: true, HasCRC: true}}}
-	c := &cacheFile{header: "h", entries: map[string]rawEntry{"/a/b.ko": {e.key, [32]byte{1}, string(encodeFacts(e))}}}
+	c := &cacheFile{header: "h", entries: map[string]rawEntry{"/a/b.ko": {key: e.key, sum: [32]byte{1}, facts: string(encodeFacts(e))}}}
 	f.Add(encodeCache(c, []string{"/a/b.ko"}))
 	c.memo = &memo{log: "depmod: WARNING: x\n", files: []memoFile{{name: "modules.dep"}}}
 	f.Add(encodeCache(c, []string{"/a/b.ko"}))

@@ -254,37 +254,52 @@ func Run(o *Options) (*Result, error) {
 	r.sortModules()
 	res.Modules = len(r.mods)
 	res.Read, res.Cached = r.readModules()
+	defer r.closeCache()
 	saveCache := o.Cache && !o.DryRun
 	useMemo := saveCache && r.memoable()
 	var digest [32]byte
 	if useMemo {
 		digest = r.inputsDigest()
-		if written, ok := r.replayMemo(digest); ok {
-			res.Written, res.Reused = written, true
-			// Rewriting the whole cache for the new keys of a few modules
-			// whose facts did not change costs more than reading them
-			// again next time: the cache is rewritten when more than 1% of
-			// the modules were read, or modules came or went.
-			if res.Read > len(r.mods)/100 || len(r.cache.entries) != len(r.mods) {
-				r.saveCache(r.cache.memo)
+		// Rewriting the whole cache for the new keys of a few modules
+		// whose facts did not change costs more than reading them again
+		// next time: the cache is rewritten when more than 1% of the
+		// modules were read, or modules came or went. That needs the
+		// cached facts.
+		rewrite := r.cache != nil && (res.Read > len(r.mods)/100 || len(r.cache.entries) != len(r.mods))
+		if !rewrite || r.loadFacts() {
+			if written, ok := r.replayMemo(digest); ok {
+				res.Written, res.Reused = written, true
+				if rewrite {
+					r.saveCache(r.cache.memo)
+				}
+				return res, nil
 			}
-			return res, nil
 		}
 	}
 	var bad []*mod
-	for _, m := range r.mods {
-		if m.fromCache {
-			e, err := decodeFacts(m.facts)
-			if err != nil {
+	if !r.loadFacts() {
+		for _, m := range r.mods {
+			if m.fromCache {
 				bad = append(bad, m)
-				continue
 			}
-			e.apply(m)
+		}
+	} else {
+		for _, m := range r.mods {
+			if m.fromCache {
+				e, err := decodeFacts(m.facts)
+				if err != nil {
+					bad = append(bad, m)
+					continue
+				}
+				e.apply(m)
+			}
+		}
+		if len(bad) > 0 {
+			// Malformed facts under a valid checksum: never trusted.
+			r.log.warnf("ignoring %d malformed entries of cache %s\n", len(bad), r.cachePath())
 		}
 	}
 	if len(bad) > 0 {
-		// Malformed facts under a valid checksum: never trusted, read again.
-		r.log.warnf("ignoring %d malformed entries of cache %s\n", len(bad), r.cachePath())
 		r.readFiles(bad)
 		for _, m := range bad {
 			m.fromCache = false
@@ -378,8 +393,7 @@ func (r *run) replayMemo(digest [32]byte) ([]string, bool) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			data, err := os.ReadFile(r.outdir + "/" + f.name)
-			ok[i] = err == nil && sha256.Sum256(data) == f.sum
+			ok[i] = fileSum(r.outdir+"/"+f.name) == f.sum
 		}()
 	}
 	wg.Wait()
@@ -397,6 +411,25 @@ func (r *run) replayMemo(digest [32]byte) ([]string, bool) {
 		}
 	}
 	return written, true
+}
+
+// fileSum is the SHA-256 of a file's bytes, read through a mapping (no
+// copy); a file that cannot be read gives the zero sum.
+func fileSum(path string) (sum [32]byte) {
+	f, err := os.Open(path)
+	if err != nil {
+		return sum
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil || !st.Mode().IsRegular() {
+		return sum
+	}
+	var s [32]byte
+	if mapped(f, st.Size(), func(b []byte) error { s = sha256.Sum256(b); return nil }) == nil {
+		sum = s
+	}
+	return sum
 }
 
 // isVersionNumber is sscanf("%u.%u") == 2.
@@ -640,7 +673,7 @@ func (r *run) readModules() (read, cached int) {
 		for _, m := range r.mods {
 			if r.cache != nil {
 				if e, ok := r.cache.entries[m.path]; ok && m.hasKey && e.key == m.key {
-					m.facts, m.factsSum, m.fromCache = e.facts, e.sum, true
+					m.factsSum, m.fromCache = e.sum, true
 					cached++
 					continue
 				}

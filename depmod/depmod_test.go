@@ -507,13 +507,16 @@ func TestCache(t *testing.T) {
 	// rewritten cache is trusted on the next run.
 	good, _ := os.ReadFile(cp)
 	flip := append([]byte{}, good...)
-	flip[len(flip)/2] ^= 1
+	flip[len(flip)/2] ^= 1 // in the facts section
+	flipIndex := append([]byte{}, good...)
+	flipIndex[40] ^= 1
 	for _, c := range []struct {
 		name string
 		data []byte
 		o    depmod.Options
 	}{
 		{"flipped", flip, opts},
+		{"flipped index", flipIndex, opts},
 		{"truncated", good[:len(good)-40], opts},
 		{"foreign", []byte("#!/bin/sh\necho not a cache\n"), opts},
 		{"other version", good, depmod.Options{BaseDir: root, Release: rel, Cache: true, Version: "other"}},

@@ -1,9 +1,12 @@
 package depmod
 
 import (
+	"bytes"
+	"fmt"
 	"io/fs"
 	"os"
 	"strings"
+	"sync"
 	"syscall"
 
 	"github.com/kmodscope/kmodscope/modindex"
@@ -63,22 +66,23 @@ func (r *run) searchModules() error {
 }
 
 func (r *run) searchPath(dir string) error {
-	d, err := os.Open(dir)
+	fd, err := openDir(dir)
 	if err == nil {
-		var st os.FileInfo
-		if st, err = d.Stat(); err == nil && !st.IsDir() {
-			err = &os.PathError{Op: "open", Path: dir, Err: syscall.ENOTDIR}
+		var st unix.Stat_t
+		if err = unix.Fstat(fd, &st); err == nil && st.Mode&unix.S_IFMT != unix.S_IFDIR {
+			err = syscall.ENOTDIR
+		}
+		if err != nil {
+			unix.Close(fd)
 		}
 	}
 	if err != nil {
-		if d != nil {
-			d.Close()
-		}
 		r.log.errf("could not open directory %s: %s\n", dir, strerror(err))
-		return err
+		return &os.PathError{Op: "open", Path: dir, Err: err}
 	}
-	defer d.Close()
-	r.searchDir(d, dir+"/", 0)
+	root := &dirNode{path: dir + "/", fd: fd}
+	r.listTree(root)
+	r.searchDir(root)
 	return nil
 }
 
@@ -94,64 +98,210 @@ func (r *run) excluded(name string) bool {
 	return false
 }
 
-// searchDir is depmod_modules_search_dir: entries in raw readdir order.
-// depth gives the descriptor number kmod's messages show (fstatat(FD, ...)):
-// with nothing else open, kmod's directory descriptors are 3, 4, ... down
-// the tree.
-func (r *run) searchDir(d *os.File, base string, depth int) {
-	ents, _ := d.ReadDir(-1)
-	dfd := int(d.Fd())
-	for _, de := range ents {
-		name := de.Name()
-		if r.excluded(name) {
-			continue
+// A dirNode is one directory of the tree as listTree found it: its
+// entries in raw getdents order, each already classified (and, for a
+// module file, stat'ed when its cache key is needed).
+type dirNode struct {
+	path  string // with a trailing '/'
+	depth int
+	fd    int // open until listed
+	err   error
+	ents  []dirEnt
+}
+
+type dirEnt struct {
+	name   string
+	kind   uint8 // entFile, entDir, entBad (message in err), entSkip
+	errMsg string
+	sub    *dirNode // entDir
+	key    fileKey
+	hasKey bool
+}
+
+const (
+	entSkip = iota
+	entFile
+	entDir
+	entBad
+)
+
+func openDir(path string) (int, error) {
+	for {
+		fd, err := unix.Open(path, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		if err != unix.EINTR {
+			return fd, err
 		}
-		path := base + name
-		t := de.Type()
-		isDir := false
-		var key *fileKey // the followed stat of a symlink, when taken
-		switch {
-		case t.IsRegular():
-		case t.IsDir():
-			isDir = true
-		default:
-			// fstatat relative to the directory, as kmod does: no walk
-			// of the whole path.
-			var st unix.Stat_t
-			var err error
+	}
+}
+
+func openAt(dfd int, name string) (int, error) {
+	for {
+		fd, err := unix.Openat(dfd, name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		if err != unix.EINTR {
+			return fd, err
+		}
+	}
+}
+
+func fstatat(dfd int, name string, st *unix.Stat_t) error {
+	for {
+		if err := unix.Fstatat(dfd, name, st, 0); err != unix.EINTR {
+			return err
+		}
+	}
+}
+
+func keyOfUnix(st *unix.Stat_t) fileKey {
+	return fileKey{dev: st.Dev, ino: st.Ino, size: st.Size,
+		mtime: st.Mtim.Sec*1e9 + st.Mtim.Nsec, ctimeNs: st.Ctim.Sec*1e9 + st.Ctim.Nsec}
+}
+
+// listTree lists root and every directory below it on r.jobs() goroutines:
+// getdents on each directory and fstatat relative to it, which is where a
+// warm run spends its time. Nothing is decided here: searchDir then walks
+// the result in kmod's order and prints kmod's messages.
+func (r *run) listTree(root *dirNode) {
+	jobs := max(1, r.jobs())
+	var (
+		mu      sync.Mutex
+		cond    = sync.NewCond(&mu)
+		stack   = []*dirNode{root}
+		pending = 1
+		wg      sync.WaitGroup
+	)
+	for w := 0; w < jobs; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			buf := make([]byte, 64<<10)
+			var subs []*dirNode
 			for {
-				if err = unix.Fstatat(dfd, name, &st, 0); err != unix.EINTR {
-					break
+				mu.Lock()
+				for len(stack) == 0 && pending > 0 {
+					cond.Wait()
+				}
+				if pending == 0 {
+					mu.Unlock()
+					cond.Broadcast()
+					return
+				}
+				d := stack[len(stack)-1]
+				stack = stack[:len(stack)-1]
+				mu.Unlock()
+				subs = r.listDir(d, buf, subs[:0])
+				mu.Lock()
+				stack = append(stack, subs...)
+				pending += len(subs) - 1
+				wake := len(subs) > 0 || pending == 0
+				mu.Unlock()
+				if wake {
+					cond.Broadcast()
 				}
 			}
-			if err != nil {
-				r.log.errf("fstatat(%d, %s): %s\n", 3+depth, name, strerror(err))
-				continue
-			}
-			key = &fileKey{dev: st.Dev, ino: st.Ino, size: st.Size,
-				mtime: st.Mtim.Sec*1e9 + st.Mtim.Nsec, ctimeNs: st.Ctim.Sec*1e9 + st.Ctim.Nsec}
-			switch st.Mode & unix.S_IFMT {
-			case unix.S_IFREG:
-			case unix.S_IFDIR:
-				isDir = true
-			default:
-				r.log.errf("unsupported file type %s: %o\n", path, st.Mode&unix.S_IFMT)
-				continue
-			}
-		}
-		if isDir {
-			sub, err := os.Open(path)
-			if err != nil {
-				r.log.errf("openat(%d, %s, O_RDONLY): %s\n", 3+depth, name, strerror(err))
-				continue
-			}
-			r.searchDir(sub, path+"/", depth+1)
-			sub.Close()
+		}()
+	}
+	wg.Wait()
+}
+
+// listDir reads directory d (open as d.fd, closed here) and returns its
+// subdirectories, opened.
+func (r *run) listDir(d *dirNode, buf []byte, subs []*dirNode) []*dirNode {
+	defer unix.Close(d.fd)
+	for {
+		n, err := unix.Getdents(d.fd, buf)
+		if err == unix.EINTR {
 			continue
 		}
-		if m := r.searchFile(base, name, path); m != nil && key != nil && r.opt.Cache {
-			// A symlink was stat'ed to follow it: that is the cache key.
-			m.key, m.hasKey = *key, true
+		if err != nil || n <= 0 {
+			break // as readdir: an error ends the listing
+		}
+		for b := buf[:n]; len(b) >= 19; {
+			reclen := int(b[16]) | int(b[17])<<8
+			if reclen < 19 || reclen > len(b) {
+				break
+			}
+			typ := b[18]
+			nb := b[19:reclen]
+			if i := bytes.IndexByte(nb, 0); i >= 0 {
+				nb = nb[:i]
+			}
+			b = b[reclen:]
+			name := string(nb)
+			if r.excluded(name) {
+				continue
+			}
+			e := dirEnt{name: name}
+			var st unix.Stat_t
+			stated := false
+			switch typ {
+			case unix.DT_REG:
+				e.kind = entFile
+			case unix.DT_DIR:
+				e.kind = entDir
+			default:
+				// fstatat relative to the directory, as kmod does: no walk
+				// of the whole path.
+				if err := fstatat(d.fd, name, &st); err != nil {
+					e.kind, e.errMsg = entBad, fmt.Sprintf("fstatat(%d, %s): %s\n", 3+d.depth, name, strerror(err))
+					break
+				}
+				stated = true
+				switch st.Mode & unix.S_IFMT {
+				case unix.S_IFREG:
+					e.kind = entFile
+				case unix.S_IFDIR:
+					e.kind = entDir
+				default:
+					e.kind, e.errMsg = entBad, fmt.Sprintf("unsupported file type %s: %o\n", d.path+name, st.Mode&unix.S_IFMT)
+				}
+			}
+			switch e.kind {
+			case entFile:
+				if !hasKmodExt(name) {
+					e.kind = entSkip
+					break
+				}
+				if r.opt.Cache && !stated {
+					stated = fstatat(d.fd, name, &st) == nil
+				}
+				if stated {
+					// The followed stat, taken before the file is read, is
+					// the cache key.
+					e.key, e.hasKey = keyOfUnix(&st), true
+				}
+			case entDir:
+				sub := &dirNode{path: d.path + name + "/", depth: d.depth + 1}
+				fd, err := openAt(d.fd, name)
+				if err != nil {
+					e.kind, e.errMsg = entBad, fmt.Sprintf("openat(%d, %s, O_RDONLY): %s\n", 3+d.depth, name, strerror(err))
+					break
+				}
+				sub.fd = fd
+				e.sub = sub
+				subs = append(subs, sub)
+			}
+			d.ents = append(d.ents, e)
+		}
+	}
+	return subs
+}
+
+// searchDir is depmod_modules_search_dir over what listTree found: entries
+// in raw readdir order. The descriptor numbers in kmod's messages
+// (fstatat(FD, ...)) follow the depth: with nothing else open, kmod's
+// directory descriptors are 3, 4, ... down the tree.
+func (r *run) searchDir(d *dirNode) {
+	for i := range d.ents {
+		e := &d.ents[i]
+		switch e.kind {
+		case entBad:
+			r.log.errf("%s", e.errMsg)
+		case entDir:
+			r.searchDir(e.sub)
+		case entFile:
+			if m := r.searchFile(d.path, e.name, d.path+e.name); m != nil && e.hasKey && r.opt.Cache {
+				m.key, m.hasKey = e.key, true
+			}
 		}
 	}
 }
