@@ -16,6 +16,7 @@ package depmod
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"crypto/sha256"
 	"encoding/binary"
 	"errors"
@@ -23,6 +24,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -513,8 +515,10 @@ func modnameOf(path string) string {
 	return modindex.ModnameNormalize(base)
 }
 
-func (r *run) addModule(path string) *mod {
-	m := &mod{path: path, name: modnameOf(path), sortIdx: 1, depSortIdx: 1<<31 - 1}
+func (r *run) addModule(path string) *mod { return r.addModuleNamed(path, modnameOf(path)) }
+
+func (r *run) addModuleNamed(path, name string) *mod {
+	m := &mod{path: path, name: name, sortIdx: 1, depSortIdx: 1<<31 - 1}
 	m.baselen = strings.LastIndexByte(path, '/')
 	if strings.HasPrefix(path, r.dirname) && len(path) > len(r.dirname) && path[len(r.dirname)] == '/' {
 		m.relpath = path[len(r.dirname)+1:]
@@ -573,8 +577,9 @@ func hashOrder[T any](items []T, n uint32, key func(T) string) {
 }
 
 // fgetsLines splits data the way repeated fgets(buf, size) calls do.
-func fgetsLines(data []byte, size int) []string {
+func fgetsLines(b []byte, size int) []string {
 	var out []string
+	data := string(b) // one copy; the lines share it
 	for len(data) > 0 {
 		n := 0
 		for n < len(data) && n < size-1 {
@@ -583,7 +588,7 @@ func fgetsLines(data []byte, size int) []string {
 				break
 			}
 		}
-		out = append(out, string(data[:n]))
+		out = append(out, data[:n])
 		data = data[n:]
 	}
 	return out
@@ -629,7 +634,7 @@ func (r *run) sortModules() {
 			return
 		}
 	}
-	byUnc := map[string]*mod{}
+	byUnc := make(map[string]*mod, len(r.mods))
 	for _, m := range r.mods {
 		if m.uncrelpath != "" {
 			byUnc[m.uncrelpath] = m
@@ -654,7 +659,18 @@ func (r *run) sortModules() {
 			m.sortIdx = i + 1 - total
 		}
 	}
-	sort.SliceStable(r.mods, func(i, j int) bool { return r.mods[i].sortIdx < r.mods[j].sortIdx })
+	// A stable sort by sortIdx: the modules listed have distinct negative
+	// indexes, the others keep 1 and their order.
+	var listed, rest []*mod
+	for _, m := range r.mods {
+		if m.sortIdx < 1 {
+			listed = append(listed, m)
+		} else {
+			rest = append(rest, m)
+		}
+	}
+	slices.SortFunc(listed, func(a, b *mod) int { return cmp.Compare(a.sortIdx, b.sortIdx) })
+	r.mods = append(append(r.mods[:0], listed...), rest...)
 	for i, m := range r.mods {
 		m.idx = i
 	}

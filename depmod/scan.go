@@ -82,6 +82,9 @@ func (r *run) searchPath(dir string) error {
 	}
 	root := &dirNode{path: dir + "/", fd: fd}
 	r.listTree(root)
+	if len(r.byName) == 0 {
+		r.byName = make(map[string]*mod, root.files())
+	}
 	r.searchDir(root)
 	return nil
 }
@@ -286,6 +289,20 @@ func (r *run) listDir(d *dirNode, buf []byte, subs []*dirNode) []*dirNode {
 	return subs
 }
 
+// files counts the module files in d and below.
+func (d *dirNode) files() int {
+	n := 0
+	for i := range d.ents {
+		switch d.ents[i].kind {
+		case entFile:
+			n++
+		case entDir:
+			n += d.ents[i].sub.files()
+		}
+	}
+	return n
+}
+
 // searchDir is depmod_modules_search_dir over what listTree found: entries
 // in raw readdir order. The descriptor numbers in kmod's messages
 // (fstatat(FD, ...)) follow the depth: with nothing else open, kmod's
@@ -334,7 +351,7 @@ func (r *run) searchFile(base, name, path string) *mod {
 		}
 		delete(r.byName, modname)
 	}
-	return r.addModule(path)
+	return r.addModuleNamed(path, modname)
 }
 
 // isPathStartsWith is depmod_is_path_starts_with.
