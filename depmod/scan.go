@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"unsafe"
 
 	"github.com/kmodscope/kmodscope/modindex"
 	"golang.org/x/sys/unix"
@@ -146,6 +147,49 @@ func openAt(dfd int, name string) (int, error) {
 	}
 }
 
+// rawFstatat is fstatat(dfd, name, st, 0) for a NUL-terminated name, as a
+// raw system call: the listing makes thousands of these short calls, and
+// through the scheduler's syscall path each may hand the P to another
+// thread.
+func rawFstatat(dfd int, name *byte, st *unix.Stat_t) error {
+	for {
+		_, _, e := unix.RawSyscall6(unix.SYS_NEWFSTATAT, uintptr(dfd), uintptr(unsafe.Pointer(name)), uintptr(unsafe.Pointer(st)), 0, 0, 0)
+		switch e {
+		case 0:
+			return nil
+		case unix.EINTR:
+			continue
+		}
+		return e
+	}
+}
+
+func rawGetdents(fd int, buf []byte) (int, error) {
+	for {
+		n, _, e := unix.RawSyscall(unix.SYS_GETDENTS64, uintptr(fd), uintptr(unsafe.Pointer(&buf[0])), uintptr(len(buf)))
+		switch e {
+		case 0:
+			return int(n), nil
+		case unix.EINTR:
+			continue
+		}
+		return 0, e
+	}
+}
+
+func rawOpenat(dfd int, name *byte) (int, error) {
+	for {
+		fd, _, e := unix.RawSyscall6(unix.SYS_OPENAT, uintptr(dfd), uintptr(unsafe.Pointer(name)), unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0, 0, 0)
+		switch e {
+		case 0:
+			return int(fd), nil
+		case unix.EINTR:
+			continue
+		}
+		return -1, e
+	}
+}
+
 func fstatat(dfd int, name string, st *unix.Stat_t) error {
 	for {
 		if err := unix.Fstatat(dfd, name, st, 0); err != unix.EINTR {
@@ -209,27 +253,27 @@ func (r *run) listTree(root *dirNode) {
 // listDir reads directory d (open as d.fd, closed here) and returns its
 // subdirectories, opened.
 func (r *run) listDir(d *dirNode, buf []byte, subs []*dirNode) []*dirNode {
-	defer unix.Close(d.fd)
+	defer unix.RawSyscall(unix.SYS_CLOSE, uintptr(d.fd), 0, 0)
 	for {
-		n, err := unix.Getdents(d.fd, buf)
-		if err == unix.EINTR {
-			continue
-		}
+		n, err := rawGetdents(d.fd, buf)
 		if err != nil || n <= 0 {
 			break // as readdir: an error ends the listing
 		}
-		for b := buf[:n]; len(b) >= 19; {
-			reclen := int(b[16]) | int(b[17])<<8
-			if reclen < 19 || reclen > len(b) {
+		// The names are substrings of one copy of the records.
+		recs := string(buf[:n])
+		for off := 0; off+19 <= n; {
+			reclen := int(buf[off+16]) | int(buf[off+17])<<8
+			if reclen < 19 || reclen > n-off {
 				break
 			}
-			typ := b[18]
-			nb := b[19:reclen]
-			if i := bytes.IndexByte(nb, 0); i >= 0 {
-				nb = nb[:i]
+			typ := buf[off+18]
+			cname := &buf[off+19] // NUL-terminated
+			nl := bytes.IndexByte(buf[off+19:off+reclen], 0)
+			if nl < 0 {
+				break
 			}
-			b = b[reclen:]
-			name := string(nb)
+			name := recs[off+19 : off+19+nl]
+			off += reclen
 			if r.excluded(name) {
 				continue
 			}
@@ -244,7 +288,7 @@ func (r *run) listDir(d *dirNode, buf []byte, subs []*dirNode) []*dirNode {
 			default:
 				// fstatat relative to the directory, as kmod does: no walk
 				// of the whole path.
-				if err := fstatat(d.fd, name, &st); err != nil {
+				if err := rawFstatat(d.fd, cname, &st); err != nil {
 					e.kind, e.errMsg = entBad, fmt.Sprintf("fstatat(%d, %s): %s\n", 3+d.depth, name, strerror(err))
 					break
 				}
@@ -265,7 +309,7 @@ func (r *run) listDir(d *dirNode, buf []byte, subs []*dirNode) []*dirNode {
 					break
 				}
 				if r.opt.Cache && !stated {
-					stated = fstatat(d.fd, name, &st) == nil
+					stated = rawFstatat(d.fd, cname, &st) == nil
 				}
 				if stated {
 					// The followed stat, taken before the file is read, is
@@ -274,7 +318,7 @@ func (r *run) listDir(d *dirNode, buf []byte, subs []*dirNode) []*dirNode {
 				}
 			case entDir:
 				sub := &dirNode{path: d.path + name + "/", depth: d.depth + 1}
-				fd, err := openAt(d.fd, name)
+				fd, err := rawOpenat(d.fd, cname)
 				if err != nil {
 					e.kind, e.errMsg = entBad, fmt.Sprintf("openat(%d, %s, O_RDONLY): %s\n", 3+d.depth, name, strerror(err))
 					break
