@@ -21,26 +21,31 @@ import (
 // it (exports with CRCs, the alias, softdep and weakdep .modinfo entries,
 // imports with CRCs and binding, or the read error), keyed by path, device,
 // inode, size, mtime and ctime in nanoseconds. A file whose key is
-// unchanged is not opened again; everything after reading runs in full on
-// every run, so the output is always that of a clean run.
+// unchanged is not opened again; everything after reading runs in full
+// unless the memo (journal.go) proves its result is on disk, so the output
+// is always that of a clean run.
 //
-// Layout: "KMSDEPC5", the u64 sizes of the two sections that follow (each
-// with its CRC-32C at its end), then:
+// The cache is two files. CacheName, the base, holds every module's facts
+// and is rewritten only when many modules changed (baseRewrite); the
+// journal (JournalName, journal.go) holds the modules read since, and the
+// memo of the last run, and is rewritten by every run.
+//
+// Base layout: "KMSDEPC5", the u64 sizes of the two sections that follow
+// (each with its CRC-32C at its end), then:
 //
 //   - the index: the header string (cache format, kmodscope version and the
 //     options that change what is read, see cacheHeader), u32 entry count,
 //     the entries (path, key, SHA-256 of the facts, u64 offset and length
-//     of the facts in the facts section), the memo of the last run (u8 0,
-//     or u8 1, its input digest, messages and the SHA-256 of each index
-//     file); its CRC covers the magic and sizes too;
+//     of the facts in the facts section); its CRC covers the magic and
+//     sizes too;
 //   - the facts: every entry's facts (see encodeFacts), back to back.
 //
-// A run whose modules' facts are all those of the memo's run needs only
-// the index (a tenth of the file); the facts section is read when the
-// indexes are computed or the cache rewritten. Integers are little-endian;
-// strings are a u32 length and the bytes. A file that is short, foreign,
-// corrupt, fails a checksum or has another header is ignored with one
-// warning and rewritten.
+// A run whose modules' facts are all those of the memo's run reads only the
+// index (a tenth of the file) and checks the facts section's CRC through a
+// mapping; the facts are read when the indexes are computed or the base
+// rewritten. Integers are little-endian; strings are a u32 length and the
+// bytes. A file that is short, foreign, corrupt, fails a checksum or has
+// another header is ignored with one warning and rewritten.
 
 // CacheName is the cache file's name in the output directory.
 const CacheName = "modules.kmodscope-cache"
@@ -165,8 +170,9 @@ func encodeFacts(e *cacheEntry) []byte {
 // later run with the same inputs (digest: the settings, the depmod.d
 // configuration, modules.order and the builtin files, and every module's
 // path and facts in module order) reuses it instead of recomputing: the
-// messages printed from then on, and the SHA-256 of each index file, which
-// must still be on disk with exactly those bytes.
+// messages printed from then on, and each index file's key (as a module's)
+// and SHA-256. A file is unchanged if its key is, or else if it still has
+// exactly those bytes.
 type memo struct {
 	digest [32]byte
 	log    string
@@ -175,6 +181,7 @@ type memo struct {
 
 type memoFile struct {
 	name string
+	key  fileKey // zero if unknown
 	sum  [32]byte
 }
 
@@ -189,7 +196,6 @@ type rawEntry struct {
 type cacheFile struct {
 	header  string
 	entries map[string]rawEntry
-	memo    *memo // nil when absent
 
 	// The facts section, loaded by loadFacts from f (open from loadCache
 	// on).
@@ -205,9 +211,6 @@ func encodeCache(c *cacheFile, paths []string) []byte {
 	for _, p := range paths {
 		size += len(p) + 100
 		facts += len(c.entries[p].facts)
-	}
-	if c.memo != nil {
-		size += 64 + len(c.memo.log) + 64*len(c.memo.files)
 	}
 	w := &encoder{b: append(make([]byte, 0, size+facts), cacheMagic...)}
 	w.b = append(w.b, make([]byte, 16)...) // the sizes, below
@@ -226,18 +229,6 @@ func encodeCache(c *cacheFile, paths []string) []byte {
 		w.u64(off)
 		w.u64(uint64(len(e.facts)))
 		off += uint64(len(e.facts))
-	}
-	if m := c.memo; m != nil {
-		w.u8(1)
-		w.b = append(w.b, m.digest[:]...)
-		w.str(m.log)
-		w.u32(uint32(len(m.files)))
-		for _, f := range m.files {
-			w.str(f.name)
-			w.b = append(w.b, f.sum[:]...)
-		}
-	} else {
-		w.u8(0)
 	}
 	index := len(w.b) - cachePreamble + 4
 	binary.LittleEndian.PutUint64(w.b[len(cacheMagic):], uint64(index))
@@ -377,7 +368,7 @@ func checkPreamble(pre []byte, fileSize int64) (index, facts int64, err error) {
 	}
 	i := binary.LittleEndian.Uint64(pre[len(cacheMagic):])
 	f := binary.LittleEndian.Uint64(pre[len(cacheMagic)+8:])
-	if i < 4+4+4+1 || f < 4 || i > uint64(fileSize) || f > uint64(fileSize) || uint64(cachePreamble)+i+f != uint64(fileSize) {
+	if i < 4+4+4 || f < 4 || i > uint64(fileSize) || f > uint64(fileSize) || uint64(cachePreamble)+i+f != uint64(fileSize) {
 		return 0, 0, fmt.Errorf("section sizes %d and %d do not add up to the file's %d bytes", i, f, fileSize)
 	}
 	return int64(i), int64(f), nil
@@ -409,23 +400,6 @@ func decodeIndex(data []byte, factsSize int64) (*cacheFile, error) {
 			d.fail("facts out of the section")
 		}
 		c.entries[path] = e
-	}
-	if d.u8("memo flag") == 1 {
-		m := &memo{}
-		if d.need(32, "memo digest") {
-			copy(m.digest[:], d.b[d.off:])
-			d.off += 32
-		}
-		m.log = d.str("memo messages")
-		for j, k := 0, d.count(36, "memo files"); j < k && d.err == nil; j++ {
-			f := memoFile{name: d.str("memo file")}
-			if d.need(32, "memo file sum") {
-				copy(f.sum[:], d.b[d.off:])
-				d.off += 32
-			}
-			m.files = append(m.files, f)
-		}
-		c.memo = m
 	}
 	if d.err == nil && d.off != len(body) {
 		d.err = fmt.Errorf("%d trailing bytes", len(body)-d.off)
@@ -611,47 +585,86 @@ func (r *run) loadFacts() bool {
 		return false
 	}
 	for _, m := range r.mods {
-		if m.fromCache {
+		if m.inBase {
 			m.facts = c.entries[m.path].facts
 		}
 	}
 	return true
 }
 
-// saveCache writes the facts of every module, and the memo of this run
-// (nil for none), through a temporary file.
-func (r *run) saveCache(m *memo) {
-	c := &cacheFile{header: r.cacheHeader(), entries: make(map[string]rawEntry, len(r.mods)), memo: m}
-	var paths []string
-	for _, m := range r.mods {
-		if !m.hasKey {
-			continue
-		}
-		if m.fromCache && m.facts == "" {
-			continue // the facts section was not read or is corrupt
-		}
-		paths = append(paths, m.path)
-		c.entries[m.path] = rawEntry{key: m.key, sum: m.factsSum, facts: m.facts}
+// baseRewrite: whether this run's save rewrites the base, because there is
+// none or the journal would otherwise hold too many modules (more than 1%
+// of them, at least 16), or the base too many that are gone.
+func (r *run) baseRewrite() bool {
+	if r.cache == nil {
+		return true
 	}
-	data := encodeCache(c, paths)
+	limit := max(16, len(r.mods)/100)
+	journal, inBase := 0, 0
+	for _, m := range r.mods {
+		if !m.inBase && m.hasKey {
+			journal++
+		}
+		if _, ok := r.cache.entries[m.path]; ok {
+			inBase++
+		}
+	}
+	return journal > limit || len(r.cache.entries)-inBase > limit
+}
+
+// saveCache writes the base (when base is set) with the facts of every
+// module, then the journal with the modules whose facts are not in the
+// base and the memo of this run (nil for none), each through a temporary
+// file and a rename.
+func (r *run) saveCache(mem *memo, base bool) {
 	if err := os.MkdirAll(r.outdir, 0o755); err != nil {
 		r.log.warnf("could not write cache %s: %s\n", r.cachePath(), strerror(err))
 		return
 	}
 	r.removeStaleCacheTemps()
-	tmp := fmt.Sprintf("%s.%d", r.cachePath(), os.Getpid())
-	if err := os.WriteFile(tmp, data, 0o644); err != nil {
-		os.Remove(tmp)
-		r.log.warnf("could not write cache %s: %s\n", r.cachePath(), strerror(err))
-		return
+	if base {
+		c := &cacheFile{header: r.cacheHeader(), entries: make(map[string]rawEntry, len(r.mods))}
+		var paths []string
+		for _, m := range r.mods {
+			if !m.hasKey || m.facts == "" {
+				continue // no key, or the base's facts section was not read
+			}
+			paths = append(paths, m.path)
+			c.entries[m.path] = rawEntry{key: m.key, sum: m.factsSum, facts: m.facts}
+		}
+		if r.writeCacheFile(r.cachePath(), encodeCache(c, paths)) {
+			for _, m := range r.mods {
+				m.inBase = m.hasKey && m.facts != ""
+			}
+		}
 	}
-	if err := os.Rename(tmp, r.cachePath()); err != nil {
-		os.Remove(tmp)
-		r.log.warnf("could not write cache %s: %s\n", r.cachePath(), strerror(err))
+	j := &journal{header: r.cacheHeader(), entries: map[string]rawEntry{}, memo: mem}
+	var paths []string
+	for _, m := range r.mods {
+		if m.hasKey && !m.inBase && m.facts != "" {
+			paths = append(paths, m.path)
+			j.entries[m.path] = rawEntry{key: m.key, sum: m.factsSum, facts: m.facts}
+		}
 	}
+	r.writeCacheFile(r.journalPath(), encodeJournal(j, paths))
 }
 
-// removeStaleCacheTemps deletes CacheName.PID files left by killed runs
+// writeCacheFile writes data to path through PATH.PID.
+func (r *run) writeCacheFile(path string, data []byte) bool {
+	tmp := fmt.Sprintf("%s.%d", path, os.Getpid())
+	err := os.WriteFile(tmp, data, 0o644)
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		r.log.warnf("could not write cache %s: %s\n", path, strerror(err))
+		return false
+	}
+	return true
+}
+
+// removeStaleCacheTemps deletes CacheName.PID and JournalName.PID files left by killed runs
 // whose process is gone. They are never read as a cache.
 func (r *run) removeStaleCacheTemps() {
 	ents, err := os.ReadDir(r.outdir)
@@ -661,7 +674,9 @@ func (r *run) removeStaleCacheTemps() {
 	for _, e := range ents {
 		rest, ok := strings.CutPrefix(e.Name(), CacheName+".")
 		if !ok {
-			continue
+			if rest, ok = strings.CutPrefix(e.Name(), JournalName+"."); !ok {
+				continue
+			}
 		}
 		pid, err := strconv.Atoi(rest)
 		if err != nil || pid <= 0 || pid == os.Getpid() {

@@ -146,6 +146,7 @@ type mod struct {
 	facts     string   // the facts, encoded as in the cache (with Options.Cache)
 	factsSum  [32]byte // their SHA-256
 	fromCache bool     // facts came from the cache and are not decoded yet
+	inBase    bool     // the cache's base holds these facts under this key
 }
 
 type symbol struct {
@@ -165,7 +166,8 @@ type run struct {
 	symbols      map[string]*symbol
 	checkSymvers bool
 	printUnknown bool
-	cache        *cacheFile // the cache read, nil if none
+	cache        *cacheFile // the cache's base read, nil if none
+	journal      *journal   // its journal, nil if none
 	outNames     []string   // the files output generated, in order
 	outContents  [][]byte   // and their contents
 }
@@ -262,18 +264,12 @@ func Run(o *Options) (*Result, error) {
 	var digest [32]byte
 	if useMemo {
 		digest = r.inputsDigest()
-		// Rewriting the whole cache for the new keys of a few modules
-		// whose facts did not change costs more than reading them again
-		// next time: the cache is rewritten when more than 1% of the
-		// modules were read, or modules came or went. That needs the
-		// cached facts.
-		rewrite := r.cache != nil && (res.Read > len(r.mods)/100 || len(r.cache.entries) != len(r.mods))
+		// A base rewrite needs the cached facts.
+		rewrite := r.baseRewrite()
 		if !rewrite || r.loadFacts() {
-			if written, ok := r.replayMemo(digest); ok {
+			if m, written, ok := r.replayMemo(digest); ok {
 				res.Written, res.Reused = written, true
-				if rewrite {
-					r.saveCache(r.cache.memo)
-				}
+				r.saveCache(m, rewrite)
 				return res, nil
 			}
 		}
@@ -281,8 +277,17 @@ func Run(o *Options) (*Result, error) {
 	var bad []*mod
 	if !r.loadFacts() {
 		for _, m := range r.mods {
-			if m.fromCache {
+			if m.inBase {
 				bad = append(bad, m)
+			}
+		}
+		for _, m := range r.mods {
+			if m.fromCache && !m.inBase {
+				if e, err := decodeFacts(m.facts); err == nil {
+					e.apply(m)
+				} else {
+					bad = append(bad, m)
+				}
 			}
 		}
 	} else {
@@ -304,7 +309,7 @@ func Run(o *Options) (*Result, error) {
 	if len(bad) > 0 {
 		r.readFiles(bad)
 		for _, m := range bad {
-			m.fromCache = false
+			m.fromCache, m.inBase = false, false
 			m.facts = string(encodeFacts(entryOf(m)))
 			m.factsSum = sha256.Sum256([]byte(m.facts))
 		}
@@ -330,7 +335,7 @@ func Run(o *Options) (*Result, error) {
 	if n := r.calculateDependencies(); n > 0 {
 		finish()
 		if saveCache {
-			r.saveCache(nil)
+			r.saveCache(nil, r.baseRewrite())
 		}
 		res.Cycles = n
 		return res, fmt.Errorf("%w: %d modules in dependency cycles", ErrFailed, n)
@@ -343,10 +348,11 @@ func Run(o *Options) (*Result, error) {
 		if useMemo && err == nil && len(written) == len(r.outNames) {
 			m = &memo{digest: digest, log: capture.String()}
 			for i, name := range r.outNames {
-				m.files = append(m.files, memoFile{name, sha256.Sum256(r.outContents[i])})
+				m.files = append(m.files, memoFile{name: name, sum: sha256.Sum256(r.outContents[i])})
 			}
+			r.memoKeys(m)
 		}
-		r.saveCache(m)
+		r.saveCache(m, r.baseRewrite())
 	}
 	return res, err
 }
@@ -381,38 +387,56 @@ func (r *run) inputsDigest() [32]byte {
 	return d
 }
 
-// replayMemo reuses the cached run's result when its digest matches and
+// replayMemo reuses the last run's result when its digest matches and
 // its index files are on disk unchanged: the messages are printed again and
-// the files get a new mtime (for -A), as if rewritten.
-func (r *run) replayMemo(digest [32]byte) ([]string, bool) {
-	if r.cache == nil || r.cache.memo == nil || r.cache.memo.digest != digest {
-		return nil, false
+// the files get a new mtime (for -A), as if rewritten. It returns the memo
+// with the files' new keys.
+func (r *run) replayMemo(digest [32]byte) (*memo, []string, bool) {
+	if r.journal == nil || r.journal.memo == nil || r.journal.memo.digest != digest {
+		return nil, nil, false
 	}
-	m := r.cache.memo
+	m := r.journal.memo
 	ok := make([]bool, len(m.files))
 	var wg sync.WaitGroup
 	for i, f := range m.files {
+		path := r.outdir + "/" + f.name
+		if k, found := statKey(path); found && k == f.key {
+			ok[i] = true
+			continue
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			ok[i] = fileSum(r.outdir+"/"+f.name) == f.sum
+			if sumHook != nil {
+				sumHook(path)
+			}
+			ok[i] = fileSum(path) == f.sum
 		}()
 	}
 	wg.Wait()
 	for _, b := range ok {
 		if !b {
-			return nil, false
+			return nil, nil, false
 		}
 	}
 	io.WriteString(r.log.w, m.log)
 	now := time.Now()
 	var written []string
+	next := &memo{digest: m.digest, log: m.log, files: slices.Clone(m.files)}
 	for _, f := range m.files {
 		if os.Chtimes(r.outdir+"/"+f.name, now, now) == nil {
 			written = append(written, f.name)
 		}
 	}
-	return written, true
+	r.memoKeys(next)
+	return next, written, true
+}
+
+// memoKeys records the keys the memo's files have now.
+func (r *run) memoKeys(m *memo) {
+	for i := range m.files {
+		m.files[i].key, _ = statKey(r.outdir + "/" + m.files[i].name)
+	}
 }
 
 // fileSum is the SHA-256 of a file's bytes, read through a mapping (no
@@ -681,15 +705,25 @@ func (r *run) sortModules() {
 func (r *run) readModules() (read, cached int) {
 	if r.opt.Cache {
 		r.cache = r.loadCache()
+		if r.cache != nil {
+			r.journal = r.loadJournal()
+		}
 	}
 	todo := r.mods
 	if r.opt.Cache {
 		todo = nil
 		r.statAll()
 		for _, m := range r.mods {
-			if r.cache != nil {
-				if e, ok := r.cache.entries[m.path]; ok && m.hasKey && e.key == m.key {
-					m.factsSum, m.fromCache = e.sum, true
+			if r.journal != nil && m.hasKey {
+				if e, ok := r.journal.entries[m.path]; ok && e.key == m.key {
+					m.facts, m.factsSum, m.fromCache = e.facts, e.sum, true
+					cached++
+					continue
+				}
+			}
+			if r.cache != nil && m.hasKey {
+				if e, ok := r.cache.entries[m.path]; ok && e.key == m.key {
+					m.factsSum, m.fromCache, m.inBase = e.sum, true, true
 					cached++
 					continue
 				}
@@ -766,6 +800,10 @@ func (r *run) readFiles(todo []*mod) {
 
 // readHook, when set (by tests), is called with each module file opened.
 var readHook func(path string)
+
+// sumHook, when set (by tests), is called with each index file whose
+// content replayMemo checks.
+var sumHook func(path string)
 
 func (r *run) compat34() bool { return r.opt.Compat == 34 }
 
