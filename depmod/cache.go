@@ -1,6 +1,7 @@
 package depmod
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/binary"
 	"errors"
@@ -445,6 +446,31 @@ func decodeCache(data []byte) (*cacheFile, error) {
 }
 
 func (r *run) cachePath() string { return r.outdir + "/" + CacheName }
+
+type cacheLoad struct {
+	cache   *cacheFile
+	journal *journal
+	log     []byte // the warnings
+}
+
+// loadCacheAsync reads the cache's base index and journal on another
+// goroutine; the warnings are returned for the caller to print in order.
+func (r *run) loadCacheAsync() chan cacheLoad {
+	ch := make(chan cacheLoad, 1)
+	rr := *r
+	var buf bytes.Buffer
+	rr.log = &logger{w: bufio.NewWriter(&buf), prio: r.log.prio}
+	go func() {
+		var l cacheLoad
+		if l.cache = rr.loadCache(); l.cache != nil {
+			l.journal = rr.loadJournal()
+		}
+		rr.log.w.Flush()
+		l.log = buf.Bytes()
+		ch <- l
+	}()
+	return ch
+}
 
 // loadCache reads the cache's index; problems give a warning and no
 // cache. The file stays open for loadFacts (closeCache closes it).

@@ -24,6 +24,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"sort"
 	"strings"
@@ -168,6 +169,8 @@ type run struct {
 	printUnknown bool
 	cache        *cacheFile // the cache's base read, nil if none
 	journal      *journal   // its journal, nil if none
+	cacheLoad    chan cacheLoad
+	gcHeld       bool
 	outNames     []string   // the files output generated, in order
 	outContents  [][]byte   // and their contents
 }
@@ -232,6 +235,23 @@ func Run(o *Options) (*Result, error) {
 		r.log.warnf("-e needs -E or -F\n")
 	}
 
+	// Until the modules are read, a run allocates little and keeps all of
+	// it: collecting garbage then only costs time (and a P while the tree
+	// is listed). The collector is held off until many modules are to be
+	// read or the indexes computed.
+	gcHold()
+	defer r.gcRelease()
+	// The cache is read while the tree is listed.
+	if o.Cache {
+		r.cacheLoad = r.loadCacheAsync()
+		defer func() {
+			if r.cacheLoad != nil {
+				if l := <-r.cacheLoad; l.cache != nil {
+					l.cache.f.Close()
+				}
+			}
+		}()
+	}
 	if o.Files == nil {
 		r.cfg = r.loadConfig(o.ConfigPaths)
 		if err := r.searchModules(); err != nil {
@@ -274,6 +294,7 @@ func Run(o *Options) (*Result, error) {
 			}
 		}
 	}
+	r.gcRelease()
 	var bad []*mod
 	if !r.loadFacts() {
 		for _, m := range r.mods {
@@ -456,6 +477,33 @@ func fileSum(path string) (sum [32]byte) {
 		sum = s
 	}
 	return sum
+}
+
+var gcMu sync.Mutex
+var gcHolders, gcPercent int
+
+// gcHold turns the garbage collector off until every holder released it
+// (runs may be concurrent).
+func gcHold() {
+	gcMu.Lock()
+	defer gcMu.Unlock()
+	if gcHolders == 0 {
+		gcPercent = debug.SetGCPercent(-1)
+	}
+	gcHolders++
+}
+
+// gcRelease releases the run's hold, once.
+func (r *run) gcRelease() {
+	if r.gcHeld {
+		return
+	}
+	r.gcHeld = true
+	gcMu.Lock()
+	defer gcMu.Unlock()
+	if gcHolders--; gcHolders == 0 {
+		debug.SetGCPercent(gcPercent)
+	}
 }
 
 // isVersionNumber is sscanf("%u.%u") == 2.
@@ -703,11 +751,11 @@ func (r *run) sortModules() {
 // readModules reads every module's exports, .modinfo and imports, in
 // parallel.
 func (r *run) readModules() (read, cached int) {
-	if r.opt.Cache {
-		r.cache = r.loadCache()
-		if r.cache != nil {
-			r.journal = r.loadJournal()
-		}
+	if r.cacheLoad != nil {
+		l := <-r.cacheLoad
+		r.cacheLoad = nil
+		r.log.w.Write(l.log)
+		r.cache, r.journal = l.cache, l.journal
 	}
 	todo := r.mods
 	if r.opt.Cache {
@@ -730,6 +778,9 @@ func (r *run) readModules() (read, cached int) {
 			}
 			todo = append(todo, m)
 		}
+	}
+	if len(todo) > 16 {
+		r.gcRelease()
 	}
 	r.readFiles(todo)
 	if r.opt.Cache {
