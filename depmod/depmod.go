@@ -171,8 +171,8 @@ type run struct {
 	journal      *journal   // its journal, nil if none
 	cacheLoad    chan cacheLoad
 	gcHeld       bool
-	outNames     []string   // the files output generated, in order
-	outContents  [][]byte   // and their contents
+	outNames     []string // the files output generated, in order
+	outContents  [][]byte // and their contents
 }
 
 // Run indexes the tree described by o. On failure it returns an error
