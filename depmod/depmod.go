@@ -170,6 +170,8 @@ type run struct {
 	cache        *cacheFile // the cache's base read, nil if none
 	journal      *journal   // its journal, nil if none
 	cacheLoad    chan cacheLoad
+	prefetch     chan *prefetched
+	prefetchDone *prefetched
 	gcHeld       bool
 	outNames     []string // the files output generated, in order
 	outContents  [][]byte // and their contents
@@ -241,7 +243,9 @@ func Run(o *Options) (*Result, error) {
 	// read or the indexes computed.
 	gcHold()
 	defer r.gcRelease()
-	// The cache is read while the tree is listed.
+	// The cache and the other files are read while the tree is listed.
+	r.prefetchAsync()
+	defer r.prefetchedFiles()
 	if o.Cache {
 		r.cacheLoad = r.loadCacheAsync()
 		defer func() {
@@ -392,9 +396,9 @@ func (r *run) inputsDigest() [32]byte {
 	h := sha256.New()
 	fmt.Fprintf(h, "%s\x00%d\x00%v\x00%d\x00%s\x00%s\x00%#v\x00", r.cacheHeader(), r.opt.Compat, r.opt.Preorder, r.opt.SymPrefix, r.dirname, r.outdir, *r.cfg)
 	for _, f := range []string{"modules.builtin", "modules.builtin.modinfo"} {
-		data, err := os.ReadFile(r.dirname + "/" + f)
-		fmt.Fprintf(h, "%s\x00%v\x00%d\x00", f, err, len(data))
-		h.Write(data)
+		pf := r.prefetchedFiles().files[f]
+		fmt.Fprintf(h, "%s\x00%v\x00%v\x00%d\x00", f, pf.dirErr, pf.err, len(pf.data))
+		h.Write(pf.data)
 	}
 	var n [8]byte
 	for _, m := range r.mods {
@@ -673,69 +677,23 @@ func cstrlen(s string) int {
 	return len(s)
 }
 
-// openInDir is dfdopen's error reporting for a file kmod opens in dirname.
-func (r *run) readInDir(name string) ([]byte, bool) {
-	if _, err := os.Stat(r.dirname); err != nil {
-		r.log.warnf("could not open directory %s: %s\n", r.dirname, strerror(err))
-		return nil, false
-	}
-	data, err := os.ReadFile(r.dirname + "/" + name)
-	if err != nil {
-		r.log.warnf("could not open %s at %s: %s\n", name, r.dirname, strerror(err))
-		return nil, false
-	}
-	return data, true
-}
-
 // sortModules is depmod_modules_sort (kmod 30: the last modules.order line
 // naming a module decides its place).
 func (r *run) sortModules() {
-	data, ok := r.readInDir("modules.order")
-	if !ok {
+	if _, ok := r.readInDir("modules.order"); !ok {
 		return
 	}
-	const pathMax = 4096
-	lines := fgetsLines(data, pathMax)
-	for i, l := range lines {
-		n := cstrlen(l)
-		if n == 0 {
-			continue
-		}
-		if l[n-1] != '\n' {
-			r.log.errf("%s/%s:%d corrupted line misses '\\n'\n", r.dirname, "modules.order", i+1)
-			return
-		}
+	o := r.prefetchedFiles().order
+	if o.corrupt > 0 {
+		r.log.errf("%s/%s:%d corrupted line misses '\\n'\n", r.dirname, "modules.order", o.corrupt)
+		return
 	}
-	byUnc := make(map[string]*mod, len(r.mods))
-	for _, m := range r.mods {
-		if m.uncrelpath != "" {
-			byUnc[m.uncrelpath] = m
-		}
-	}
-	total := len(lines) + 1
-	next := -len(r.mods) // kmod 34: the first line naming a module wins
-	for i, l := range lines {
-		n := cstrlen(l)
-		if n == 0 {
-			continue
-		}
-		m := byUnc[l[:n-1]]
-		switch {
-		case m == nil:
-		case r.compat34():
-			if m.sortIdx >= 0 {
-				m.sortIdx = next
-				next++
-			}
-		default:
-			m.sortIdx = i + 1 - total
-		}
-	}
-	// A stable sort by sortIdx: the modules listed have distinct negative
-	// indexes, the others keep 1 and their order.
+	// A stable sort by the deciding line: the modules listed have
+	// distinct negative indexes, the others keep 1 and their order.
 	var listed, rest []*mod
 	for _, m := range r.mods {
-		if m.sortIdx < 1 {
+		if i, ok := o.line[m.uncrelpath]; ok && m.uncrelpath != "" {
+			m.sortIdx = i - o.lines
 			listed = append(listed, m)
 		} else {
 			rest = append(rest, m)
