@@ -325,19 +325,31 @@ func (d *decoder) facts(e *cacheEntry) {
 	if e != nil {
 		e.noExports, e.errno, e.detail = fl&1 != 0, errno, detail
 	}
-	for j, k := 0, d.count(12, "exports"); j < k && d.err == nil; j++ {
+	k := d.count(12, "exports")
+	if e != nil && k > 0 {
+		e.exports = make([]ko.KmodSymbol, 0, k)
+	}
+	for j := 0; j < k && d.err == nil; j++ {
 		name, crc := d.str("export"), d.u64("crc")
 		if e != nil {
 			e.exports = append(e.exports, ko.KmodSymbol{Name: name, CRC: crc})
 		}
 	}
-	for j, k := 0, d.count(8, "modinfo"); j < k && d.err == nil; j++ {
+	k = d.count(8, "modinfo")
+	if e != nil && k > 0 {
+		e.info = make([]ko.KV, 0, k)
+	}
+	for j := 0; j < k && d.err == nil; j++ {
 		key, val := d.str("key"), d.str("value")
 		if e != nil {
 			e.info = append(e.info, ko.KV{Key: key, Value: val})
 		}
 	}
-	for j, k := 0, d.count(13, "imports"); j < k && d.err == nil; j++ {
+	k = d.count(13, "imports")
+	if e != nil && k > 0 {
+		e.imports = make([]ko.Import, 0, k)
+	}
+	for j := 0; j < k && d.err == nil; j++ {
 		im := ko.Import{Name: d.str("import"), CRC: d.u64("crc")}
 		f := d.u8("import flags")
 		if e != nil {
