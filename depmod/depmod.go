@@ -237,10 +237,12 @@ func Run(o *Options) (*Result, error) {
 		r.log.warnf("-e needs -E or -F\n")
 	}
 
-	// Until the modules are read, a run allocates little and keeps all of
-	// it: collecting garbage then only costs time (and a P while the tree
-	// is listed). The collector is held off until many modules are to be
-	// read or the indexes computed.
+	// Unless it reads many modules, a run allocates little more than it
+	// keeps to the end (a rerun on Debian's 6.1 tree that computes the
+	// indexes peaks at 72 MB, 16 MB more than with the collector on):
+	// collecting garbage then only costs time, and a P while the tree is
+	// listed. The collector is held off until more than 16 modules are to
+	// be read.
 	gcHold()
 	defer r.gcRelease()
 	// The cache and the other files are read while the tree is listed.
@@ -298,7 +300,9 @@ func Run(o *Options) (*Result, error) {
 			}
 		}
 	}
-	r.gcRelease()
+	if res.Read > 16 {
+		r.gcRelease()
+	}
 	var bad []*mod
 	if !r.loadFacts() {
 		for _, m := range r.mods {
