@@ -188,6 +188,7 @@ type memoFile struct {
 
 // rawEntry is a decoded cache entry whose facts are still encoded.
 type rawEntry struct {
+	path   string // in the base's list
 	key    fileKey
 	sum    [32]byte // SHA-256 of facts
 	off, n uint64   // the facts in the facts section
@@ -195,8 +196,12 @@ type rawEntry struct {
 }
 
 type cacheFile struct {
-	header  string
-	entries map[string]rawEntry
+	header string
+	// The entries in file order, which is the module order of the run
+	// that wrote them: a run with the same modules finds each entry at
+	// its module's index, without building a map (find).
+	list   []rawEntry
+	byPath map[string]int // built when a lookup by index misses
 
 	// The facts section, loaded by loadFacts from f (open from loadCache
 	// on).
@@ -207,20 +212,37 @@ type cacheFile struct {
 	factsDone bool
 }
 
-func encodeCache(c *cacheFile, paths []string) []byte {
+// find returns the entry for path, looking first at index hint.
+func (c *cacheFile) find(path string, hint int) (*rawEntry, bool) {
+	if hint >= 0 && hint < len(c.list) && c.list[hint].path == path {
+		return &c.list[hint], true
+	}
+	if c.byPath == nil {
+		c.byPath = make(map[string]int, len(c.list))
+		for i := range c.list {
+			c.byPath[c.list[i].path] = i
+		}
+	}
+	i, ok := c.byPath[path]
+	if !ok {
+		return nil, false
+	}
+	return &c.list[i], true
+}
+
+func encodeCache(c *cacheFile) []byte {
 	size, facts := cachePreamble+64+len(c.header), 4
-	for _, p := range paths {
-		size += len(p) + 100
-		facts += len(c.entries[p].facts)
+	for i := range c.list {
+		size += len(c.list[i].path) + 100
+		facts += len(c.list[i].facts)
 	}
 	w := &encoder{b: append(make([]byte, 0, size+facts), cacheMagic...)}
 	w.b = append(w.b, make([]byte, 16)...) // the sizes, below
 	w.str(c.header)
-	w.u32(uint32(len(paths)))
+	w.u32(uint32(len(c.list)))
 	off := uint64(0)
-	for _, p := range paths {
-		e := c.entries[p]
-		w.str(p)
+	for _, e := range c.list {
+		w.str(e.path)
 		w.u64(e.key.dev)
 		w.u64(e.key.ino)
 		w.u64(uint64(e.key.size))
@@ -236,8 +258,8 @@ func encodeCache(c *cacheFile, paths []string) []byte {
 	binary.LittleEndian.PutUint64(w.b[len(cacheMagic)+8:], off+4)
 	w.b = binary.LittleEndian.AppendUint32(w.b, crc32.Checksum(w.b, castagnoli))
 	start := len(w.b)
-	for _, p := range paths {
-		w.b = append(w.b, c.entries[p].facts...)
+	for i := range c.list {
+		w.b = append(w.b, c.list[i].facts...)
 	}
 	return binary.LittleEndian.AppendUint32(w.b, crc32.Checksum(w.b[start:], castagnoli))
 }
@@ -399,10 +421,9 @@ func decodeIndex(data []byte, factsSize int64) (*cacheFile, error) {
 	d := &decoder{b: body, s: unsafe.String(&body[0], len(body)), off: cachePreamble}
 	c := &cacheFile{header: d.str("header"), factsSize: factsSize}
 	n := d.count(4+40+32+16, "entries")
-	c.entries = make(map[string]rawEntry, n)
+	c.list = make([]rawEntry, 0, n)
 	for i := 0; i < n && d.err == nil; i++ {
-		path := d.str("path")
-		var e rawEntry
+		e := rawEntry{path: d.str("path")}
 		e.key = fileKey{dev: d.u64("dev"), ino: d.u64("ino"), size: int64(d.u64("size")), mtime: int64(d.u64("mtime")), ctimeNs: int64(d.u64("ctime"))}
 		if d.need(32, "facts sum") {
 			copy(e.sum[:], d.b[d.off:])
@@ -412,7 +433,7 @@ func decodeIndex(data []byte, factsSize int64) (*cacheFile, error) {
 		if d.err == nil && (e.off > uint64(factsSize-4) || e.n > uint64(factsSize-4)-e.off) {
 			d.fail("facts out of the section")
 		}
-		c.entries[path] = e
+		c.list = append(c.list, e)
 	}
 	if d.err == nil && d.off != len(body) {
 		d.err = fmt.Errorf("%d trailing bytes", len(body)-d.off)
@@ -431,9 +452,9 @@ func (c *cacheFile) setFacts(section []byte) error {
 		return errors.New("facts checksum mismatch")
 	}
 	c.facts = unsafe.String(unsafe.SliceData(body), len(body))
-	for p, e := range c.entries {
+	for i := range c.list {
+		e := &c.list[i]
 		e.facts = c.facts[e.off : e.off+e.n]
-		c.entries[p] = e
 	}
 	return nil
 }
@@ -624,7 +645,8 @@ func (r *run) loadFacts() bool {
 	}
 	for _, m := range r.mods {
 		if m.inBase {
-			m.facts = c.entries[m.path].facts
+			e, _ := c.find(m.path, m.idx)
+			m.facts = e.facts
 		}
 	}
 	return true
@@ -643,11 +665,11 @@ func (r *run) baseRewrite() bool {
 		if !m.inBase && m.hasKey {
 			journal++
 		}
-		if _, ok := r.cache.entries[m.path]; ok {
+		if _, ok := r.cache.find(m.path, m.idx); ok {
 			inBase++
 		}
 	}
-	return journal > limit || len(r.cache.entries)-inBase > limit
+	return journal > limit || len(r.cache.list)-inBase > limit
 }
 
 // saveCache writes the base (when base is set) with the facts of every
@@ -661,16 +683,14 @@ func (r *run) saveCache(mem *memo, base bool) {
 	}
 	r.removeStaleCacheTemps()
 	if base {
-		c := &cacheFile{header: r.cacheHeader(), entries: make(map[string]rawEntry, len(r.mods))}
-		var paths []string
+		c := &cacheFile{header: r.cacheHeader(), list: make([]rawEntry, 0, len(r.mods))}
 		for _, m := range r.mods {
 			if !m.hasKey || m.facts == "" {
 				continue // no key, or the base's facts section was not read
 			}
-			paths = append(paths, m.path)
-			c.entries[m.path] = rawEntry{key: m.key, sum: m.factsSum, facts: m.facts}
+			c.list = append(c.list, rawEntry{path: m.path, key: m.key, sum: m.factsSum, facts: m.facts})
 		}
-		if r.writeCacheFile(r.cachePath(), encodeCache(c, paths)) {
+		if r.writeCacheFile(r.cachePath(), encodeCache(c)) {
 			for _, m := range r.mods {
 				m.inBase = m.hasKey && m.facts != ""
 			}

@@ -645,11 +645,11 @@ func hashOrder[T any](items []T, n uint32, key func(T) string) {
 		k := key(it)
 		tmp[i] = kb{superfast(k) & (n - 1), k, it}
 	}
-	sort.Slice(tmp, func(i, j int) bool {
-		if tmp[i].b != tmp[j].b {
-			return tmp[i].b < tmp[j].b
+	slices.SortFunc(tmp, func(x, y kb) int {
+		if c := cmp.Compare(x.b, y.b); c != 0 {
+			return c
 		}
-		return tmp[i].k < tmp[j].k
+		return strings.Compare(x.k, y.k)
 	})
 	for i := range tmp {
 		items[i] = tmp[i].v
@@ -732,7 +732,7 @@ func (r *run) readModules() (read, cached int) {
 				}
 			}
 			if r.cache != nil && m.hasKey {
-				if e, ok := r.cache.entries[m.path]; ok && e.key == m.key {
+				if e, ok := r.cache.find(m.path, m.idx); ok && e.key == m.key {
 					m.factsSum, m.fromCache, m.inBase = e.sum, true, true
 					cached++
 					continue
