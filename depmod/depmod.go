@@ -598,6 +598,14 @@ func modnameOf(path string) string {
 func (r *run) addModule(path string) *mod { return r.addModuleNamed(path, modnameOf(path)) }
 
 func (r *run) addModuleNamed(path, name string) *mod {
+	m := r.newMod(path, name)
+	r.byName[m.name] = m
+	return m
+}
+
+// newMod makes the module for path, named name (it changes nothing in r:
+// the listing calls it on several goroutines).
+func (r *run) newMod(path, name string) *mod {
 	m := &mod{path: path, name: name, sortIdx: 1, depSortIdx: 1<<31 - 1}
 	m.baselen = strings.LastIndexByte(path, '/')
 	if strings.HasPrefix(path, r.dirname) && len(path) > len(r.dirname) && path[len(r.dirname)] == '/' {
@@ -608,7 +616,6 @@ func (r *run) addModuleNamed(path, name string) *mod {
 		}
 		m.uncrelpath = m.relpath[:n]
 	}
-	r.byName[m.name] = m
 	return m
 }
 

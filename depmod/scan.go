@@ -118,6 +118,7 @@ type dirEnt struct {
 	kind   uint8 // entFile, entDir, entBad (message in err), entSkip
 	errMsg string
 	sub    *dirNode // entDir
+	mod    *mod     // entFile: the module it would be
 	key    fileKey
 	hasKey bool
 }
@@ -316,6 +317,7 @@ func (r *run) listDir(d *dirNode, buf []byte, subs []*dirNode) []*dirNode {
 					// the cache key.
 					e.key, e.hasKey = keyOfUnix(&st), true
 				}
+				e.mod = r.newMod(d.path+name, modindex.ModnameNormalize(name))
 			case entDir:
 				sub := &dirNode{path: d.path + name + "/", depth: d.depth + 1}
 				fd, err := rawOpenat(d.fd, cname)
@@ -360,7 +362,7 @@ func (r *run) searchDir(d *dirNode) {
 		case entDir:
 			r.searchDir(e.sub)
 		case entFile:
-			if m := r.searchFile(d.path, e.name, d.path+e.name); m != nil && e.hasKey && r.opt.Cache {
+			if m := r.searchMod(d.path, e.mod); m != nil && e.hasKey && r.opt.Cache {
 				m.key, m.hasKey = e.key, true
 			}
 		}
@@ -383,19 +385,18 @@ func unixType(m fs.FileMode) uint32 {
 	return 0
 }
 
-// searchFile is depmod_modules_search_file.
-func (r *run) searchFile(base, name, path string) *mod {
-	if !hasKmodExt(name) {
-		return nil
-	}
-	modname := modindex.ModnameNormalize(name)
-	if old := r.byName[modname]; old != nil {
-		if r.higherPriority(old, len(base), len(modname), path) {
+// searchMod is depmod_modules_search_file for a module file (m made by
+// newMod while listing): it is added unless a module of its name found
+// earlier takes priority.
+func (r *run) searchMod(base string, m *mod) *mod {
+	if old := r.byName[m.name]; old != nil {
+		if r.higherPriority(old, len(base), len(m.name), m.path) {
 			return nil
 		}
-		delete(r.byName, modname)
+		delete(r.byName, m.name)
 	}
-	return r.addModuleNamed(path, modname)
+	r.byName[m.name] = m
+	return m
 }
 
 // isPathStartsWith is depmod_is_path_starts_with.
