@@ -4,9 +4,14 @@
 # checks after every round that both wrote identical index files. Prints,
 # for both tools, the median wall time and the peak RSS (GNU time -v) of:
 #
-#   cold        a full run (kmodscope without its cache file)
-#   warm-touch  a rerun after touching one module (mtime now); kmod has no
-#               cache, so its rerun is a full run again
+#   cold          a full run (kmodscope without its cache files)
+#   warm-touch    a rerun after touching one module (mtime now)
+#   warm-none     a rerun with nothing changed
+#   warm-replace  a rerun after replacing one module's bytes by another
+#                 module's (every other round: back to its own), so its
+#                 aliases, exports and imports change
+#
+# kmod has no cache: each of its reruns is a full run again.
 #
 # and the ratios kmodscope/kmod, for wall time and for CPU time (user+sys,
 # less sensitive to a loaded machine).
@@ -24,12 +29,16 @@ for d in kmod ks; do
 	mkdir -p "$tmp/$d/lib/modules"
 	cp -as "$tree/lib/modules/$rel" "$tmp/$d/lib/modules/"
 	rm -f "$tmp/$d/lib/modules/$rel"/modules.{dep,alias,softdep,symbols,devname,weakdep}{,.bin} \
-		"$tmp/$d/lib/modules/$rel"/modules.builtin{,.alias}.bin "$tmp/$d/lib/modules/$rel"/modules.kmodscope-cache
+		"$tmp/$d/lib/modules/$rel"/modules.builtin{,.alias}.bin "$tmp/$d/lib/modules/$rel"/modules.kmodscope-*
 done
 n=$(find -L "$tmp/kmod/lib/modules/$rel" -type f \( -name '*.ko' -o -name '*.ko.xz' -o -name '*.ko.zst' \) | wc -l)
 # The module touched: a private copy in both farms (the shared tree is not touched).
 one=$(cd "$tmp/ks/lib/modules/$rel" && find kernel -name '*.ko*' | sort | sed -n 1p)
 for d in kmod ks; do cp --remove-destination "$(readlink -f "$tmp/$d/lib/modules/$rel/$one")" "$tmp/$d/lib/modules/$rel/$one"; done
+# The replacement: the largest other module in the same directory.
+srcdir=$tree/lib/modules/$rel/$(dirname "$one")
+other=$srcdir/$(ls -SL "$srcdir" | grep '\.ko' | grep -vxF "$(basename "$one")" | head -1)
+own=$(readlink -f "$tree/lib/modules/$rel/$one")
 
 timed() { # timed NAME CMD...: appends "seconds maxrss_kb" to $tmp/NAME
 	local name=$1 t0 t1; shift
@@ -47,7 +56,7 @@ same() {
 	done
 }
 for i in $(seq "$runs"); do
-	rm -f "$tmp/ks/lib/modules/$rel/modules.kmodscope-cache"
+	rm -f "$tmp/ks/lib/modules/$rel"/modules.kmodscope-*
 	timed kmod.cold "$depmod" -b "$tmp/kmod" "$rel"
 	timed ks.cold "$tmp/kmodscope" depmod -b "$tmp/ks" "$rel"
 	same cold
@@ -55,7 +64,16 @@ for i in $(seq "$runs"); do
 	timed kmod.warm "$depmod" -b "$tmp/kmod" "$rel"
 	timed ks.warm "$tmp/kmodscope" depmod -b "$tmp/ks" "$rel"
 	same warm-touch
+	timed kmod.none "$depmod" -b "$tmp/kmod" "$rel"
+	timed ks.none "$tmp/kmodscope" depmod -b "$tmp/ks" "$rel"
+	same warm-none
+	src=$other; [ $((i % 2)) = 0 ] && src=$own
+	for d in kmod ks; do cp "$src" "$tmp/$d/lib/modules/$rel/$one"; done
+	timed kmod.replace "$depmod" -b "$tmp/kmod" "$rel"
+	timed ks.replace "$tmp/kmodscope" depmod -b "$tmp/ks" "$rel"
+	same warm-replace
 done
+touch "$tmp/ks/lib/modules/$rel/$one"
 "$tmp/kmodscope" depmod --json -b "$tmp/ks" "$rel" > "$tmp/warm.json"
 median() { sort -n | awk '{a[NR]=$1} END{print a[int((NR+1)/2)]}'; }
 col() { cut -d' ' -f"$2" "$tmp/$1" | median; }
@@ -63,10 +81,12 @@ peak() { cut -d' ' -f2 "$tmp/$1" | sort -n | tail -1; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.3f", a/b}'; }
 echo "tree: $tree ($rel), $n modules, $runs runs each, $(nproc) cores, load $(cut -d' ' -f1 /proc/loadavg), $("$depmod" --version | head -1)"
 printf '%-12s %10s %12s %8s   %10s %14s %9s   %12s %16s\n' "" "kmod s" "kmodscope s" "ratio" "kmod CPU s" "kmodscope CPU" "CPU ratio" "kmod RSS KB" "kmodscope RSS KB"
-for p in cold warm; do
+for p in cold warm none replace; do
 	k=$(col kmod.$p 1); s=$(col ks.$p 1); kc=$(col kmod.$p 3); sc=$(col ks.$p 3)
-	printf '%-12s %10s %12s %7sx   %10s %14s %8sx   %12s %16s\n' "$p$([ $p = warm ] && echo -touch)" "$k" "$s" "$(ratio "$s" "$k")" \
+	case $p in warm) label=warm-touch;; none|replace) label=warm-$p;; *) label=$p;; esac
+	printf '%-12s %10s %12s %7sx   %10s %14s %8sx   %12s %16s\n' "$label" "$k" "$s" "$(ratio "$s" "$k")" \
 		"$kc" "$sc" "$(ratio "$sc" "$kc")" "$(peak kmod.$p)" "$(peak ks.$p)"
 done
 echo "(wall: median elapsed; CPU: median user+sys; RSS: peak, GNU time -v)"
-echo "all index files identical after every run; last rerun: $(grep -E '"(read|cached|reused)"' "$tmp/warm.json" | tr -d ' \n')"
+echo "replaced $one by $(basename "$other") and back; all index files identical after every run"
+echo "a touch rerun after the last round: $(grep -E '"(read|cached|reused)"' "$tmp/warm.json" | tr -d ' \n')"

@@ -260,6 +260,10 @@ func TestDepmodCacheHarmless(t *testing.T) {
 			if err != nil {
 				t.Fatalf("kmodscope depmod wrote no cache: %v", err)
 			}
+			journal, err := os.ReadFile(filepath.Join(b, depmod.JournalName))
+			if err != nil {
+				t.Fatalf("kmodscope depmod wrote no cache journal: %v", err)
+			}
 			rootB := filepath.Dir(filepath.Dir(filepath.Dir(b)))
 			rootA := filepath.Dir(filepath.Dir(filepath.Dir(a)))
 			for _, args := range [][]string{nil, {"-A"}, {"-a"}} {
@@ -275,8 +279,8 @@ func TestDepmodCacheHarmless(t *testing.T) {
 					t.Errorf("kmod depmod next to the cache: %s differs", f)
 				}
 			}
-			if !bytes.Equal(kb[depmod.CacheName], cache) {
-				t.Errorf("kmod depmod changed %s", depmod.CacheName)
+			if !bytes.Equal(kb[depmod.CacheName], cache) || !bytes.Equal(kb[depmod.JournalName], journal) {
+				t.Errorf("kmod depmod changed %s or %s", depmod.CacheName, depmod.JournalName)
 			}
 			var names []string
 			for _, l := range strings.Split(string(ka["modules.dep"]), "\n") {

@@ -1,12 +1,15 @@
 package depmod
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"io"
 	"os"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"syscall"
@@ -19,22 +22,39 @@ import (
 // it (exports with CRCs, the alias, softdep and weakdep .modinfo entries,
 // imports with CRCs and binding, or the read error), keyed by path, device,
 // inode, size, mtime and ctime in nanoseconds. A file whose key is
-// unchanged is not opened again; everything after reading runs in full on
-// every run, so the output is always that of a clean run.
+// unchanged is not opened again; everything after reading runs in full
+// unless the memo (journal.go) proves its result is on disk, so the output
+// is always that of a clean run.
 //
-// Layout: "KMSDEPC4", the header string (cache format, kmodscope version
-// and the options that change what is read, see cacheHeader), u32 entry
-// count, the entries (path, key, SHA-256 of the facts, facts as a string), the memo of
-// the last run (u8 0, or u8 1, its input digest, messages and the SHA-256
-// of each index file), then the CRC-32C of all preceding bytes. Integers are little-endian;
-// strings are a u32 length and the bytes. A file that is short, foreign,
-// corrupt, fails its checksum or has another header is ignored with one
-// warning and rewritten.
+// The cache is two files. CacheName, the base, holds every module's facts
+// and is rewritten only when many modules changed (baseRewrite); the
+// journal (JournalName, journal.go) holds the modules read since, and the
+// memo of the last run, and is rewritten by every run.
+//
+// Base layout: "KMSDEPC5", the u64 sizes of the two sections that follow
+// (each with its CRC-32C at its end), then:
+//
+//   - the index: the header string (cache format, kmodscope version and the
+//     options that change what is read, see cacheHeader), u32 entry count,
+//     the entries (path, key, SHA-256 of the facts, u64 offset and length
+//     of the facts in the facts section); its CRC covers the magic and
+//     sizes too;
+//   - the facts: every entry's facts (see encodeFacts), back to back.
+//
+// A run whose modules' facts are all those of the memo's run reads only the
+// index (a tenth of the file) and checks the facts section's CRC through a
+// mapping; the facts are read when the indexes are computed or the base
+// rewritten. Integers are little-endian; strings are a u32 length and the
+// bytes. A file that is short, foreign, corrupt, fails a checksum or has
+// another header is ignored with one warning and rewritten.
 
 // CacheName is the cache file's name in the output directory.
 const CacheName = "modules.kmodscope-cache"
 
-const cacheMagic = "KMSDEPC4"
+const cacheMagic = "KMSDEPC5"
+
+// cachePreamble is the magic and the two section sizes.
+const cachePreamble = len(cacheMagic) + 16
 
 type fileKey struct {
 	dev, ino             uint64
@@ -151,8 +171,9 @@ func encodeFacts(e *cacheEntry) []byte {
 // later run with the same inputs (digest: the settings, the depmod.d
 // configuration, modules.order and the builtin files, and every module's
 // path and facts in module order) reuses it instead of recomputing: the
-// messages printed from then on, and the SHA-256 of each index file, which
-// must still be on disk with exactly those bytes.
+// messages printed from then on, and each index file's key (as a module's)
+// and SHA-256. A file is unchanged if its key is, or else if it still has
+// exactly those bytes.
 type memo struct {
 	digest [32]byte
 	log    string
@@ -161,57 +182,86 @@ type memo struct {
 
 type memoFile struct {
 	name string
+	key  fileKey // zero if unknown
 	sum  [32]byte
 }
 
 // rawEntry is a decoded cache entry whose facts are still encoded.
 type rawEntry struct {
-	key   fileKey
-	sum   [32]byte // SHA-256 of facts
-	facts string
+	path   string // in the base's list
+	key    fileKey
+	sum    [32]byte // SHA-256 of facts
+	off, n uint64   // the facts in the facts section
+	facts  string   // once the facts section is loaded
 }
 
 type cacheFile struct {
-	header  string
-	entries map[string]rawEntry
-	memo    *memo // nil when absent
+	header string
+	// The entries in file order, which is the module order of the run
+	// that wrote them: a run with the same modules finds each entry at
+	// its module's index, without building a map (find).
+	list   []rawEntry
+	byPath map[string]int // built when a lookup by index misses
+
+	// The facts section, loaded by loadFacts from f (open from loadCache
+	// on).
+	f         *os.File
+	factsSize int64 // with its CRC
+	facts     string
+	factsErr  error
+	factsDone bool
 }
 
-func encodeCache(c *cacheFile, paths []string) []byte {
-	size := 64 + len(c.header)
-	for _, p := range paths {
-		size += len(p) + 48 + len(c.entries[p].facts)
+// find returns the entry for path, looking first at index hint.
+func (c *cacheFile) find(path string, hint int) (*rawEntry, bool) {
+	if hint >= 0 && hint < len(c.list) && c.list[hint].path == path {
+		return &c.list[hint], true
 	}
-	if c.memo != nil {
-		size += 64 + len(c.memo.log) + 64*len(c.memo.files)
+	if c.byPath == nil {
+		c.byPath = make(map[string]int, len(c.list))
+		for i := range c.list {
+			c.byPath[c.list[i].path] = i
+		}
 	}
-	w := &encoder{b: append(make([]byte, 0, size), cacheMagic...)}
+	i, ok := c.byPath[path]
+	if !ok {
+		return nil, false
+	}
+	return &c.list[i], true
+}
+
+func encodeCache(c *cacheFile) []byte {
+	size, facts := cachePreamble+64+len(c.header), 4
+	for i := range c.list {
+		size += len(c.list[i].path) + 100
+		facts += len(c.list[i].facts)
+	}
+	w := &encoder{b: append(make([]byte, 0, size+facts), cacheMagic...)}
+	w.b = append(w.b, make([]byte, 16)...) // the sizes, below
 	w.str(c.header)
-	w.u32(uint32(len(paths)))
-	for _, p := range paths {
-		e := c.entries[p]
-		w.str(p)
+	w.u32(uint32(len(c.list)))
+	off := uint64(0)
+	for _, e := range c.list {
+		w.str(e.path)
 		w.u64(e.key.dev)
 		w.u64(e.key.ino)
 		w.u64(uint64(e.key.size))
 		w.u64(uint64(e.key.mtime))
 		w.u64(uint64(e.key.ctimeNs))
 		w.b = append(w.b, e.sum[:]...)
-		w.str(e.facts)
+		w.u64(off)
+		w.u64(uint64(len(e.facts)))
+		off += uint64(len(e.facts))
 	}
-	if m := c.memo; m != nil {
-		w.u8(1)
-		w.b = append(w.b, m.digest[:]...)
-		w.str(m.log)
-		w.u32(uint32(len(m.files)))
-		for _, f := range m.files {
-			w.str(f.name)
-			w.b = append(w.b, f.sum[:]...)
-		}
-	} else {
-		w.u8(0)
+	index := len(w.b) - cachePreamble + 4
+	binary.LittleEndian.PutUint64(w.b[len(cacheMagic):], uint64(index))
+	binary.LittleEndian.PutUint64(w.b[len(cacheMagic)+8:], off+4)
+	w.b = binary.LittleEndian.AppendUint32(w.b, crc32.Checksum(w.b, castagnoli))
+	start := len(w.b)
+	for i := range c.list {
+		w.b = append(w.b, c.list[i].facts...)
 	}
-	return binary.LittleEndian.AppendUint32(w.b, crc32.Checksum(w.b, castagnoli))
+	return binary.LittleEndian.AppendUint32(w.b, crc32.Checksum(w.b[start:], castagnoli))
 }
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -297,19 +347,31 @@ func (d *decoder) facts(e *cacheEntry) {
 	if e != nil {
 		e.noExports, e.errno, e.detail = fl&1 != 0, errno, detail
 	}
-	for j, k := 0, d.count(12, "exports"); j < k && d.err == nil; j++ {
+	k := d.count(12, "exports")
+	if e != nil && k > 0 {
+		e.exports = make([]ko.KmodSymbol, 0, k)
+	}
+	for j := 0; j < k && d.err == nil; j++ {
 		name, crc := d.str("export"), d.u64("crc")
 		if e != nil {
 			e.exports = append(e.exports, ko.KmodSymbol{Name: name, CRC: crc})
 		}
 	}
-	for j, k := 0, d.count(8, "modinfo"); j < k && d.err == nil; j++ {
+	k = d.count(8, "modinfo")
+	if e != nil && k > 0 {
+		e.info = make([]ko.KV, 0, k)
+	}
+	for j := 0; j < k && d.err == nil; j++ {
 		key, val := d.str("key"), d.str("value")
 		if e != nil {
 			e.info = append(e.info, ko.KV{Key: key, Value: val})
 		}
 	}
-	for j, k := 0, d.count(13, "imports"); j < k && d.err == nil; j++ {
+	k = d.count(13, "imports")
+	if e != nil && k > 0 {
+		e.imports = make([]ko.Import, 0, k)
+	}
+	for j := 0; j < k && d.err == nil; j++ {
 		im := ko.Import{Name: d.str("import"), CRC: d.u64("crc")}
 		f := d.u8("import flags")
 		if e != nil {
@@ -333,49 +395,45 @@ func decodeFacts(facts string) (*cacheEntry, error) {
 	return e, nil
 }
 
-// decodeCache parses a cache file. Entries' facts are left encoded
-// (decodeFacts decodes them when needed, and a run that finds them
-// malformed reads the module instead).
-func decodeCache(data []byte) (*cacheFile, error) {
-	if len(data) < len(cacheMagic)+4+1+4 || !bytes.HasPrefix(data, []byte(cacheMagic)) {
-		return nil, errors.New("not a kmodscope depmod cache")
+// checkPreamble checks the magic and returns the sizes of the two
+// sections, which must add up to the file's size.
+func checkPreamble(pre []byte, fileSize int64) (index, facts int64, err error) {
+	if len(pre) < cachePreamble || !bytes.HasPrefix(pre, []byte(cacheMagic)) {
+		return 0, 0, errors.New("not a kmodscope depmod cache")
 	}
+	i := binary.LittleEndian.Uint64(pre[len(cacheMagic):])
+	f := binary.LittleEndian.Uint64(pre[len(cacheMagic)+8:])
+	if i < 4+4+4 || f < 4 || i > uint64(fileSize) || f > uint64(fileSize) || uint64(cachePreamble)+i+f != uint64(fileSize) {
+		return 0, 0, fmt.Errorf("section sizes %d and %d do not add up to the file's %d bytes", i, f, fileSize)
+	}
+	return int64(i), int64(f), nil
+}
+
+// decodeIndex parses the preamble and index section (data, its CRC
+// included). Entries' facts are left in the facts section, of factsSize
+// bytes with its CRC.
+func decodeIndex(data []byte, factsSize int64) (*cacheFile, error) {
 	body := data[:len(data)-4]
 	if crc32.Checksum(body, castagnoli) != binary.LittleEndian.Uint32(data[len(body):]) {
 		return nil, errors.New("checksum mismatch")
 	}
 	// The strings decoded share data's bytes, which nothing changes after.
-	d := &decoder{b: body, s: unsafe.String(&body[0], len(body)), off: len(cacheMagic)}
-	c := &cacheFile{header: d.str("header")}
-	n := d.count(4+40+32+4, "entries")
-	c.entries = make(map[string]rawEntry, n)
+	d := &decoder{b: body, s: unsafe.String(&body[0], len(body)), off: cachePreamble}
+	c := &cacheFile{header: d.str("header"), factsSize: factsSize}
+	n := d.count(4+40+32+16, "entries")
+	c.list = make([]rawEntry, 0, n)
 	for i := 0; i < n && d.err == nil; i++ {
-		path := d.str("path")
-		var e rawEntry
+		e := rawEntry{path: d.str("path")}
 		e.key = fileKey{dev: d.u64("dev"), ino: d.u64("ino"), size: int64(d.u64("size")), mtime: int64(d.u64("mtime")), ctimeNs: int64(d.u64("ctime"))}
 		if d.need(32, "facts sum") {
 			copy(e.sum[:], d.b[d.off:])
 			d.off += 32
 		}
-		e.facts = d.str("facts")
-		c.entries[path] = e
-	}
-	if d.u8("memo flag") == 1 {
-		m := &memo{}
-		if d.need(32, "memo digest") {
-			copy(m.digest[:], d.b[d.off:])
-			d.off += 32
+		e.off, e.n = d.u64("facts offset"), d.u64("facts length")
+		if d.err == nil && (e.off > uint64(factsSize-4) || e.n > uint64(factsSize-4)-e.off) {
+			d.fail("facts out of the section")
 		}
-		m.log = d.str("memo messages")
-		for j, k := 0, d.count(36, "memo files"); j < k && d.err == nil; j++ {
-			f := memoFile{name: d.str("memo file")}
-			if d.need(32, "memo file sum") {
-				copy(f.sum[:], d.b[d.off:])
-				d.off += 32
-			}
-			m.files = append(m.files, f)
-		}
-		c.memo = m
+		c.list = append(c.list, e)
 	}
 	if d.err == nil && d.off != len(body) {
 		d.err = fmt.Errorf("%d trailing bytes", len(body)-d.off)
@@ -386,59 +444,285 @@ func decodeCache(data []byte) (*cacheFile, error) {
 	return c, nil
 }
 
+// setFacts takes section (the facts section, its CRC included) as the
+// entries' facts.
+func (c *cacheFile) setFacts(section []byte) error {
+	body := section[:len(section)-4]
+	if crc32.Checksum(body, castagnoli) != binary.LittleEndian.Uint32(section[len(body):]) {
+		return errors.New("facts checksum mismatch")
+	}
+	c.facts = unsafe.String(unsafe.SliceData(body), len(body))
+	for i := range c.list {
+		e := &c.list[i]
+		e.facts = c.facts[e.off : e.off+e.n]
+	}
+	return nil
+}
+
+// decodeCache parses a whole cache file. Entries' facts are left encoded
+// (decodeFacts decodes them when needed, and a run that finds them
+// malformed reads the module instead).
+func decodeCache(data []byte) (*cacheFile, error) {
+	i, f, err := checkPreamble(data, int64(len(data)))
+	if err != nil {
+		return nil, err
+	}
+	c, err := decodeIndex(data[:cachePreamble+int(i)], f)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.setFacts(data[cachePreamble+int(i):]); err != nil {
+		return nil, err
+	}
+	c.factsDone = true
+	return c, nil
+}
+
 func (r *run) cachePath() string { return r.outdir + "/" + CacheName }
 
-// loadCache reads the cache; problems give a warning and no cache.
-func (r *run) loadCache() *cacheFile {
-	data, err := os.ReadFile(r.cachePath())
-	if err != nil {
-		if !errors.Is(err, os.ErrNotExist) {
-			r.log.warnf("ignoring cache %s: %s\n", r.cachePath(), strerror(err))
+type cacheLoad struct {
+	cache   *cacheFile
+	journal *journal
+	log     []byte // the warnings
+}
+
+// loadCacheAsync reads the cache's base index and journal on another
+// goroutine; the warnings are returned for the caller to print in order.
+func (r *run) loadCacheAsync() chan cacheLoad {
+	ch := make(chan cacheLoad, 1)
+	rr := *r
+	var buf bytes.Buffer
+	rr.log = &logger{w: bufio.NewWriter(&buf), prio: r.log.prio}
+	go func() {
+		var l cacheLoad
+		if l.cache = rr.loadCache(); l.cache != nil {
+			l.journal = rr.loadJournal()
 		}
-		return nil
-	}
-	c, err := decodeCache(data)
+		rr.log.w.Flush()
+		l.log = buf.Bytes()
+		ch <- l
+	}()
+	return ch
+}
+
+// loadCache reads the cache's index; problems give a warning and no
+// cache. The file stays open for loadFacts (closeCache closes it).
+func (r *run) loadCache() *cacheFile {
+	c, err := r.readCacheIndex()
 	if err == nil && c.header != r.cacheHeader() {
 		err = fmt.Errorf("written with other settings (%q, now %q)", c.header, r.cacheHeader())
 	}
 	if err != nil {
-		r.log.warnf("ignoring cache %s: %v\n", r.cachePath(), err)
+		if c != nil && c.f != nil {
+			c.f.Close()
+		}
+		if !errors.Is(err, os.ErrNotExist) {
+			if isErrno(err) {
+				r.log.warnf("ignoring cache %s: %s\n", r.cachePath(), strerror(err))
+			} else {
+				r.log.warnf("ignoring cache %s: %v\n", r.cachePath(), err)
+			}
+		}
 		return nil
 	}
 	return c
 }
 
-// saveCache writes the facts of every module, and the memo of this run
-// (nil for none), through a temporary file.
-func (r *run) saveCache(m *memo) {
-	c := &cacheFile{header: r.cacheHeader(), entries: make(map[string]rawEntry, len(r.mods)), memo: m}
-	var paths []string
-	for _, m := range r.mods {
-		if !m.hasKey {
-			continue
-		}
-		paths = append(paths, m.path)
-		c.entries[m.path] = rawEntry{m.key, m.factsSum, m.facts}
+func isErrno(err error) bool {
+	var e syscall.Errno
+	return errors.As(err, &e)
+}
+
+func (r *run) readCacheIndex() (*cacheFile, error) {
+	f, err := os.Open(r.cachePath())
+	if err != nil {
+		return nil, err
 	}
-	data := encodeCache(c, paths)
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	var pre [cachePreamble]byte
+	n, _ := f.ReadAt(pre[:], 0)
+	isize, fsize, err := checkPreamble(pre[:n], st.Size())
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	data := make([]byte, cachePreamble+int(isize))
+	if _, err := f.ReadAt(data, 0); err != nil {
+		f.Close()
+		if err == io.EOF {
+			err = errors.New("truncated while read")
+		}
+		return nil, err
+	}
+	c, err := decodeIndex(data, fsize)
+	if err == nil {
+		// The facts section is checked now, so a corrupt cache is found
+		// even by a run that does not need the facts (mapped: this reads
+		// nothing into memory).
+		err = mapped(f, st.Size(), func(b []byte) error {
+			facts := b[len(b)-int(fsize):]
+			if crc32.Checksum(facts[:len(facts)-4], castagnoli) != binary.LittleEndian.Uint32(facts[len(facts)-4:]) {
+				return errors.New("facts checksum mismatch")
+			}
+			return nil
+		})
+	}
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	c.f = f
+	return c, nil
+}
+
+// mapped calls fn with f's first size bytes mapped read-only. A fault
+// (the file truncated meanwhile) is an error, not a crash.
+func mapped(f *os.File, size int64, fn func([]byte) error) (err error) {
+	if size <= 0 || size != int64(int(size)) {
+		return fn(nil)
+	}
+	data, err := syscall.Mmap(int(f.Fd()), 0, int(size), syscall.PROT_READ, syscall.MAP_SHARED)
+	if err != nil {
+		data = make([]byte, size)
+		if _, err := f.ReadAt(data, 0); err != nil {
+			return err
+		}
+		return fn(data)
+	}
+	defer syscall.Munmap(data)
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if recover() != nil {
+			err = errors.New("file changed while read")
+		}
+	}()
+	return fn(data)
+}
+
+// loadFacts reads and checks the facts section once.
+func (c *cacheFile) loadFacts() error {
+	if c.factsDone {
+		return c.factsErr
+	}
+	c.factsDone = true
+	section := make([]byte, c.factsSize)
+	st, err := c.f.Stat()
+	if err == nil {
+		_, err = c.f.ReadAt(section, st.Size()-c.factsSize)
+	}
+	if err == nil {
+		err = c.setFacts(section)
+	}
+	c.f.Close()
+	c.factsErr = err
+	return err
+}
+
+func (r *run) closeCache() {
+	if r.cache != nil && r.cache.f != nil {
+		r.cache.f.Close()
+	}
+}
+
+// loadFacts gives the modules whose facts come from the cache their
+// encoded facts; if the facts section cannot be read or fails its
+// checksum, it warns (once) and returns false.
+func (r *run) loadFacts() bool {
+	c := r.cache
+	if c == nil {
+		return true
+	}
+	warn := !c.factsDone
+	if err := c.loadFacts(); err != nil {
+		if warn {
+			r.log.warnf("ignoring cache %s: %v\n", r.cachePath(), err)
+		}
+		return false
+	}
+	for _, m := range r.mods {
+		if m.inBase {
+			e, _ := c.find(m.path, m.idx)
+			m.facts = e.facts
+		}
+	}
+	return true
+}
+
+// baseRewrite: whether this run's save rewrites the base, because there is
+// none or the journal would otherwise hold too many modules (more than 1%
+// of them, at least 16), or the base too many that are gone.
+func (r *run) baseRewrite() bool {
+	if r.cache == nil {
+		return true
+	}
+	limit := max(16, len(r.mods)/100)
+	journal, inBase := 0, 0
+	for _, m := range r.mods {
+		if !m.inBase && m.hasKey {
+			journal++
+		}
+		if _, ok := r.cache.find(m.path, m.idx); ok {
+			inBase++
+		}
+	}
+	return journal > limit || len(r.cache.list)-inBase > limit
+}
+
+// saveCache writes the base (when base is set) with the facts of every
+// module, then the journal with the modules whose facts are not in the
+// base and the memo of this run (nil for none), each through a temporary
+// file and a rename.
+func (r *run) saveCache(mem *memo, base bool) {
 	if err := os.MkdirAll(r.outdir, 0o755); err != nil {
 		r.log.warnf("could not write cache %s: %s\n", r.cachePath(), strerror(err))
 		return
 	}
 	r.removeStaleCacheTemps()
-	tmp := fmt.Sprintf("%s.%d", r.cachePath(), os.Getpid())
-	if err := os.WriteFile(tmp, data, 0o644); err != nil {
-		os.Remove(tmp)
-		r.log.warnf("could not write cache %s: %s\n", r.cachePath(), strerror(err))
-		return
+	if base {
+		c := &cacheFile{header: r.cacheHeader(), list: make([]rawEntry, 0, len(r.mods))}
+		for _, m := range r.mods {
+			if !m.hasKey || m.facts == "" {
+				continue // no key, or the base's facts section was not read
+			}
+			c.list = append(c.list, rawEntry{path: m.path, key: m.key, sum: m.factsSum, facts: m.facts})
+		}
+		if r.writeCacheFile(r.cachePath(), encodeCache(c)) {
+			for _, m := range r.mods {
+				m.inBase = m.hasKey && m.facts != ""
+			}
+		}
 	}
-	if err := os.Rename(tmp, r.cachePath()); err != nil {
-		os.Remove(tmp)
-		r.log.warnf("could not write cache %s: %s\n", r.cachePath(), strerror(err))
+	j := &journal{header: r.cacheHeader(), entries: map[string]rawEntry{}, memo: mem}
+	var paths []string
+	for _, m := range r.mods {
+		if m.hasKey && !m.inBase && m.facts != "" {
+			paths = append(paths, m.path)
+			j.entries[m.path] = rawEntry{key: m.key, sum: m.factsSum, facts: m.facts}
+		}
 	}
+	r.writeCacheFile(r.journalPath(), encodeJournal(j, paths))
 }
 
-// removeStaleCacheTemps deletes CacheName.PID files left by killed runs
+// writeCacheFile writes data to path through PATH.PID.
+func (r *run) writeCacheFile(path string, data []byte) bool {
+	tmp := fmt.Sprintf("%s.%d", path, os.Getpid())
+	err := os.WriteFile(tmp, data, 0o644)
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		r.log.warnf("could not write cache %s: %s\n", path, strerror(err))
+		return false
+	}
+	return true
+}
+
+// removeStaleCacheTemps deletes CacheName.PID and JournalName.PID files left by killed runs
 // whose process is gone. They are never read as a cache.
 func (r *run) removeStaleCacheTemps() {
 	ents, err := os.ReadDir(r.outdir)
@@ -448,7 +732,9 @@ func (r *run) removeStaleCacheTemps() {
 	for _, e := range ents {
 		rest, ok := strings.CutPrefix(e.Name(), CacheName+".")
 		if !ok {
-			continue
+			if rest, ok = strings.CutPrefix(e.Name(), JournalName+"."); !ok {
+				continue
+			}
 		}
 		pid, err := strconv.Atoi(rest)
 		if err != nil || pid <= 0 || pid == os.Getpid() {

@@ -16,6 +16,7 @@ package depmod
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"crypto/sha256"
 	"encoding/binary"
 	"errors"
@@ -23,6 +24,8 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"runtime/debug"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -144,6 +147,7 @@ type mod struct {
 	facts     string   // the facts, encoded as in the cache (with Options.Cache)
 	factsSum  [32]byte // their SHA-256
 	fromCache bool     // facts came from the cache and are not decoded yet
+	inBase    bool     // the cache's base holds these facts under this key
 }
 
 type symbol struct {
@@ -163,9 +167,14 @@ type run struct {
 	symbols      map[string]*symbol
 	checkSymvers bool
 	printUnknown bool
-	cache        *cacheFile // the cache read, nil if none
-	outNames     []string   // the files output generated, in order
-	outContents  [][]byte   // and their contents
+	cache        *cacheFile // the cache's base read, nil if none
+	journal      *journal   // its journal, nil if none
+	cacheLoad    chan cacheLoad
+	prefetch     chan *prefetched
+	prefetchDone *prefetched
+	gcHeld       bool
+	outNames     []string // the files output generated, in order
+	outContents  [][]byte // and their contents
 }
 
 // Run indexes the tree described by o. On failure it returns an error
@@ -228,6 +237,27 @@ func Run(o *Options) (*Result, error) {
 		r.log.warnf("-e needs -E or -F\n")
 	}
 
+	// Unless it reads many modules, a run allocates little more than it
+	// keeps to the end (a rerun on Debian's 6.1 tree that computes the
+	// indexes peaks at 72 MB, 16 MB more than with the collector on):
+	// collecting garbage then only costs time, and a P while the tree is
+	// listed. The collector is held off until more than 16 modules are to
+	// be read.
+	gcHold()
+	defer r.gcRelease()
+	// The cache and the other files are read while the tree is listed.
+	r.prefetchAsync()
+	defer r.prefetchedFiles()
+	if o.Cache {
+		r.cacheLoad = r.loadCacheAsync()
+		defer func() {
+			if r.cacheLoad != nil {
+				if l := <-r.cacheLoad; l.cache != nil {
+					l.cache.f.Close()
+				}
+			}
+		}()
+	}
 	if o.Files == nil {
 		r.cfg = r.loadConfig(o.ConfigPaths)
 		if err := r.searchModules(); err != nil {
@@ -254,40 +284,61 @@ func Run(o *Options) (*Result, error) {
 	r.sortModules()
 	res.Modules = len(r.mods)
 	res.Read, res.Cached = r.readModules()
+	defer r.closeCache()
 	saveCache := o.Cache && !o.DryRun
 	useMemo := saveCache && r.memoable()
 	var digest [32]byte
 	if useMemo {
 		digest = r.inputsDigest()
-		if written, ok := r.replayMemo(digest); ok {
-			res.Written, res.Reused = written, true
-			// Rewriting the whole cache for the new keys of a few modules
-			// whose facts did not change costs more than reading them
-			// again next time: the cache is rewritten when more than 1% of
-			// the modules were read, or modules came or went.
-			if res.Read > len(r.mods)/100 || len(r.cache.entries) != len(r.mods) {
-				r.saveCache(r.cache.memo)
+		// A base rewrite needs the cached facts.
+		rewrite := r.baseRewrite()
+		if !rewrite || r.loadFacts() {
+			if m, written, ok := r.replayMemo(digest); ok {
+				res.Written, res.Reused = written, true
+				r.saveCache(m, rewrite)
+				return res, nil
 			}
-			return res, nil
 		}
 	}
+	if res.Read > 16 {
+		r.gcRelease()
+	}
 	var bad []*mod
-	for _, m := range r.mods {
-		if m.fromCache {
-			e, err := decodeFacts(m.facts)
-			if err != nil {
+	if !r.loadFacts() {
+		for _, m := range r.mods {
+			if m.inBase {
 				bad = append(bad, m)
-				continue
 			}
-			e.apply(m)
+		}
+		for _, m := range r.mods {
+			if m.fromCache && !m.inBase {
+				if e, err := decodeFacts(m.facts); err == nil {
+					e.apply(m)
+				} else {
+					bad = append(bad, m)
+				}
+			}
+		}
+	} else {
+		for _, m := range r.mods {
+			if m.fromCache {
+				e, err := decodeFacts(m.facts)
+				if err != nil {
+					bad = append(bad, m)
+					continue
+				}
+				e.apply(m)
+			}
+		}
+		if len(bad) > 0 {
+			// Malformed facts under a valid checksum: never trusted.
+			r.log.warnf("ignoring %d malformed entries of cache %s\n", len(bad), r.cachePath())
 		}
 	}
 	if len(bad) > 0 {
-		// Malformed facts under a valid checksum: never trusted, read again.
-		r.log.warnf("ignoring %d malformed entries of cache %s\n", len(bad), r.cachePath())
 		r.readFiles(bad)
 		for _, m := range bad {
-			m.fromCache = false
+			m.fromCache, m.inBase = false, false
 			m.facts = string(encodeFacts(entryOf(m)))
 			m.factsSum = sha256.Sum256([]byte(m.facts))
 		}
@@ -313,7 +364,7 @@ func Run(o *Options) (*Result, error) {
 	if n := r.calculateDependencies(); n > 0 {
 		finish()
 		if saveCache {
-			r.saveCache(nil)
+			r.saveCache(nil, r.baseRewrite())
 		}
 		res.Cycles = n
 		return res, fmt.Errorf("%w: %d modules in dependency cycles", ErrFailed, n)
@@ -326,10 +377,11 @@ func Run(o *Options) (*Result, error) {
 		if useMemo && err == nil && len(written) == len(r.outNames) {
 			m = &memo{digest: digest, log: capture.String()}
 			for i, name := range r.outNames {
-				m.files = append(m.files, memoFile{name, sha256.Sum256(r.outContents[i])})
+				m.files = append(m.files, memoFile{name: name, sum: sha256.Sum256(r.outContents[i])})
 			}
+			r.memoKeys(m)
 		}
-		r.saveCache(m)
+		r.saveCache(m, r.baseRewrite())
 	}
 	return res, err
 }
@@ -348,9 +400,9 @@ func (r *run) inputsDigest() [32]byte {
 	h := sha256.New()
 	fmt.Fprintf(h, "%s\x00%d\x00%v\x00%d\x00%s\x00%s\x00%#v\x00", r.cacheHeader(), r.opt.Compat, r.opt.Preorder, r.opt.SymPrefix, r.dirname, r.outdir, *r.cfg)
 	for _, f := range []string{"modules.builtin", "modules.builtin.modinfo"} {
-		data, err := os.ReadFile(r.dirname + "/" + f)
-		fmt.Fprintf(h, "%s\x00%v\x00%d\x00", f, err, len(data))
-		h.Write(data)
+		pf := r.prefetchedFiles().files[f]
+		fmt.Fprintf(h, "%s\x00%v\x00%v\x00%d\x00", f, pf.dirErr, pf.err, len(pf.data))
+		h.Write(pf.data)
 	}
 	var n [8]byte
 	for _, m := range r.mods {
@@ -364,39 +416,102 @@ func (r *run) inputsDigest() [32]byte {
 	return d
 }
 
-// replayMemo reuses the cached run's result when its digest matches and
+// replayMemo reuses the last run's result when its digest matches and
 // its index files are on disk unchanged: the messages are printed again and
-// the files get a new mtime (for -A), as if rewritten.
-func (r *run) replayMemo(digest [32]byte) ([]string, bool) {
-	if r.cache == nil || r.cache.memo == nil || r.cache.memo.digest != digest {
-		return nil, false
+// the files get a new mtime (for -A), as if rewritten. It returns the memo
+// with the files' new keys.
+func (r *run) replayMemo(digest [32]byte) (*memo, []string, bool) {
+	if r.journal == nil || r.journal.memo == nil || r.journal.memo.digest != digest {
+		return nil, nil, false
 	}
-	m := r.cache.memo
+	m := r.journal.memo
 	ok := make([]bool, len(m.files))
 	var wg sync.WaitGroup
 	for i, f := range m.files {
+		path := r.outdir + "/" + f.name
+		if k, found := statKey(path); found && k == f.key {
+			ok[i] = true
+			continue
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			data, err := os.ReadFile(r.outdir + "/" + f.name)
-			ok[i] = err == nil && sha256.Sum256(data) == f.sum
+			if sumHook != nil {
+				sumHook(path)
+			}
+			ok[i] = fileSum(path) == f.sum
 		}()
 	}
 	wg.Wait()
 	for _, b := range ok {
 		if !b {
-			return nil, false
+			return nil, nil, false
 		}
 	}
 	io.WriteString(r.log.w, m.log)
 	now := time.Now()
 	var written []string
+	next := &memo{digest: m.digest, log: m.log, files: slices.Clone(m.files)}
 	for _, f := range m.files {
 		if os.Chtimes(r.outdir+"/"+f.name, now, now) == nil {
 			written = append(written, f.name)
 		}
 	}
-	return written, true
+	r.memoKeys(next)
+	return next, written, true
+}
+
+// memoKeys records the keys the memo's files have now.
+func (r *run) memoKeys(m *memo) {
+	for i := range m.files {
+		m.files[i].key, _ = statKey(r.outdir + "/" + m.files[i].name)
+	}
+}
+
+// fileSum is the SHA-256 of a file's bytes, read through a mapping (no
+// copy); a file that cannot be read gives the zero sum.
+func fileSum(path string) (sum [32]byte) {
+	f, err := os.Open(path)
+	if err != nil {
+		return sum
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil || !st.Mode().IsRegular() {
+		return sum
+	}
+	var s [32]byte
+	if mapped(f, st.Size(), func(b []byte) error { s = sha256.Sum256(b); return nil }) == nil {
+		sum = s
+	}
+	return sum
+}
+
+var gcMu sync.Mutex
+var gcHolders, gcPercent int
+
+// gcHold turns the garbage collector off until every holder released it
+// (runs may be concurrent).
+func gcHold() {
+	gcMu.Lock()
+	defer gcMu.Unlock()
+	if gcHolders == 0 {
+		gcPercent = debug.SetGCPercent(-1)
+	}
+	gcHolders++
+}
+
+// gcRelease releases the run's hold, once.
+func (r *run) gcRelease() {
+	if r.gcHeld {
+		return
+	}
+	r.gcHeld = true
+	gcMu.Lock()
+	defer gcMu.Unlock()
+	if gcHolders--; gcHolders == 0 {
+		debug.SetGCPercent(gcPercent)
+	}
 }
 
 // isVersionNumber is sscanf("%u.%u") == 2.
@@ -480,8 +595,18 @@ func modnameOf(path string) string {
 	return modindex.ModnameNormalize(base)
 }
 
-func (r *run) addModule(path string) *mod {
-	m := &mod{path: path, name: modnameOf(path), sortIdx: 1, depSortIdx: 1<<31 - 1}
+func (r *run) addModule(path string) *mod { return r.addModuleNamed(path, modnameOf(path)) }
+
+func (r *run) addModuleNamed(path, name string) *mod {
+	m := r.newMod(path, name)
+	r.byName[m.name] = m
+	return m
+}
+
+// newMod makes the module for path, named name (it changes nothing in r:
+// the listing calls it on several goroutines).
+func (r *run) newMod(path, name string) *mod {
+	m := &mod{path: path, name: name, sortIdx: 1, depSortIdx: 1<<31 - 1}
 	m.baselen = strings.LastIndexByte(path, '/')
 	if strings.HasPrefix(path, r.dirname) && len(path) > len(r.dirname) && path[len(r.dirname)] == '/' {
 		m.relpath = path[len(r.dirname)+1:]
@@ -491,7 +616,6 @@ func (r *run) addModule(path string) *mod {
 		}
 		m.uncrelpath = m.relpath[:n]
 	}
-	r.byName[m.name] = m
 	return m
 }
 
@@ -528,11 +652,11 @@ func hashOrder[T any](items []T, n uint32, key func(T) string) {
 		k := key(it)
 		tmp[i] = kb{superfast(k) & (n - 1), k, it}
 	}
-	sort.Slice(tmp, func(i, j int) bool {
-		if tmp[i].b != tmp[j].b {
-			return tmp[i].b < tmp[j].b
+	slices.SortFunc(tmp, func(x, y kb) int {
+		if c := cmp.Compare(x.b, y.b); c != 0 {
+			return c
 		}
-		return tmp[i].k < tmp[j].k
+		return strings.Compare(x.k, y.k)
 	})
 	for i := range tmp {
 		items[i] = tmp[i].v
@@ -540,8 +664,9 @@ func hashOrder[T any](items []T, n uint32, key func(T) string) {
 }
 
 // fgetsLines splits data the way repeated fgets(buf, size) calls do.
-func fgetsLines(data []byte, size int) []string {
+func fgetsLines(b []byte, size int) []string {
 	var out []string
+	data := string(b) // one copy; the lines share it
 	for len(data) > 0 {
 		n := 0
 		for n < len(data) && n < size-1 {
@@ -550,7 +675,7 @@ func fgetsLines(data []byte, size int) []string {
 				break
 			}
 		}
-		out = append(out, string(data[:n]))
+		out = append(out, data[:n])
 		data = data[n:]
 	}
 	return out
@@ -563,65 +688,30 @@ func cstrlen(s string) int {
 	return len(s)
 }
 
-// openInDir is dfdopen's error reporting for a file kmod opens in dirname.
-func (r *run) readInDir(name string) ([]byte, bool) {
-	if _, err := os.Stat(r.dirname); err != nil {
-		r.log.warnf("could not open directory %s: %s\n", r.dirname, strerror(err))
-		return nil, false
-	}
-	data, err := os.ReadFile(r.dirname + "/" + name)
-	if err != nil {
-		r.log.warnf("could not open %s at %s: %s\n", name, r.dirname, strerror(err))
-		return nil, false
-	}
-	return data, true
-}
-
 // sortModules is depmod_modules_sort (kmod 30: the last modules.order line
 // naming a module decides its place).
 func (r *run) sortModules() {
-	data, ok := r.readInDir("modules.order")
-	if !ok {
+	if _, ok := r.readInDir("modules.order"); !ok {
 		return
 	}
-	const pathMax = 4096
-	lines := fgetsLines(data, pathMax)
-	for i, l := range lines {
-		n := cstrlen(l)
-		if n == 0 {
-			continue
-		}
-		if l[n-1] != '\n' {
-			r.log.errf("%s/%s:%d corrupted line misses '\\n'\n", r.dirname, "modules.order", i+1)
-			return
-		}
+	o := r.prefetchedFiles().order
+	if o.corrupt > 0 {
+		r.log.errf("%s/%s:%d corrupted line misses '\\n'\n", r.dirname, "modules.order", o.corrupt)
+		return
 	}
-	byUnc := map[string]*mod{}
+	// A stable sort by the deciding line: the modules listed have
+	// distinct negative indexes, the others keep 1 and their order.
+	var listed, rest []*mod
 	for _, m := range r.mods {
-		if m.uncrelpath != "" {
-			byUnc[m.uncrelpath] = m
+		if i, ok := o.line[m.uncrelpath]; ok && m.uncrelpath != "" {
+			m.sortIdx = i - o.lines
+			listed = append(listed, m)
+		} else {
+			rest = append(rest, m)
 		}
 	}
-	total := len(lines) + 1
-	next := -len(r.mods) // kmod 34: the first line naming a module wins
-	for i, l := range lines {
-		n := cstrlen(l)
-		if n == 0 {
-			continue
-		}
-		m := byUnc[l[:n-1]]
-		switch {
-		case m == nil:
-		case r.compat34():
-			if m.sortIdx >= 0 {
-				m.sortIdx = next
-				next++
-			}
-		default:
-			m.sortIdx = i + 1 - total
-		}
-	}
-	sort.SliceStable(r.mods, func(i, j int) bool { return r.mods[i].sortIdx < r.mods[j].sortIdx })
+	slices.SortFunc(listed, func(a, b *mod) int { return cmp.Compare(a.sortIdx, b.sortIdx) })
+	r.mods = append(append(r.mods[:0], listed...), rest...)
 	for i, m := range r.mods {
 		m.idx = i
 	}
@@ -630,23 +720,36 @@ func (r *run) sortModules() {
 // readModules reads every module's exports, .modinfo and imports, in
 // parallel.
 func (r *run) readModules() (read, cached int) {
-	if r.opt.Cache {
-		r.cache = r.loadCache()
+	if r.cacheLoad != nil {
+		l := <-r.cacheLoad
+		r.cacheLoad = nil
+		r.log.w.Write(l.log)
+		r.cache, r.journal = l.cache, l.journal
 	}
 	todo := r.mods
 	if r.opt.Cache {
 		todo = nil
 		r.statAll()
 		for _, m := range r.mods {
-			if r.cache != nil {
-				if e, ok := r.cache.entries[m.path]; ok && m.hasKey && e.key == m.key {
+			if r.journal != nil && m.hasKey {
+				if e, ok := r.journal.entries[m.path]; ok && e.key == m.key {
 					m.facts, m.factsSum, m.fromCache = e.facts, e.sum, true
+					cached++
+					continue
+				}
+			}
+			if r.cache != nil && m.hasKey {
+				if e, ok := r.cache.find(m.path, m.idx); ok && e.key == m.key {
+					m.factsSum, m.fromCache, m.inBase = e.sum, true, true
 					cached++
 					continue
 				}
 			}
 			todo = append(todo, m)
 		}
+	}
+	if len(todo) > 16 {
+		r.gcRelease()
 	}
 	r.readFiles(todo)
 	if r.opt.Cache {
@@ -717,6 +820,10 @@ func (r *run) readFiles(todo []*mod) {
 
 // readHook, when set (by tests), is called with each module file opened.
 var readHook func(path string)
+
+// sumHook, when set (by tests), is called with each index file whose
+// content replayMemo checks.
+var sumHook func(path string)
 
 func (r *run) compat34() bool { return r.opt.Compat == 34 }
 

@@ -50,6 +50,13 @@ func AliasNormalize(alias string) (string, error) {
 // '_', and the name stops at the first '.' or NUL (or after PATH_MAX-1
 // bytes).
 func ModnameNormalize(modname string) string {
+	i := 0
+	for i < len(modname) && i < pathMax-1 && modname[i] != '-' && modname[i] != 0 && modname[i] != '.' {
+		i++
+	}
+	if i == len(modname) || i == pathMax-1 || modname[i] != '-' {
+		return modname[:i] // nothing to replace
+	}
 	buf := make([]byte, 0, len(modname))
 	for i := 0; i < len(modname) && i < pathMax-1; i++ {
 		c := modname[i]

@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
-	"sort"
 )
 
 // Builder builds a kmod binary index in memory the way depmod's
@@ -107,7 +106,15 @@ func (b *Builder) find(key string) *bnode {
 			return n
 		}
 		ch := key[i]
-		k := sort.Search(len(n.children), func(k int) bool { return n.children[k].ch >= ch })
+		k, hi := 0, len(n.children) // the first child >= ch
+		for k < hi {
+			mid := int(uint(k+hi) >> 1)
+			if n.children[mid].ch < ch {
+				k = mid + 1
+			} else {
+				hi = mid
+			}
+		}
 		if k == len(n.children) || n.children[k].ch != ch {
 			leaf := &bnode{prefix: key[i+1:]}
 			n.children = append(n.children, bchild{})
@@ -192,7 +199,15 @@ func (n *bnode) appendRecord(out []byte, childOff func(k int) uint32) []byte {
 // before their parent, root last) or, with preorder, kmod ≥ 34's layout
 // (root at offset 12, each node before its children).
 func (b *Builder) Bytes(preorder bool) []byte {
-	out := make([]byte, headerSize, 4096)
+	var size func(n *bnode) int
+	size = func(n *bnode) int {
+		t := n.size()
+		for _, c := range n.children {
+			t += size(c.node)
+		}
+		return t
+	}
+	out := make([]byte, headerSize, headerSize+size(b.root))
 	binary.BigEndian.PutUint32(out, IndexMagic)
 	binary.BigEndian.PutUint32(out[4:], IndexVersionMajor<<16|1)
 	var root uint32
@@ -224,14 +239,18 @@ func (b *Builder) Bytes(preorder bool) []byte {
 		root = uint32(len(out)) | b.root.flags()
 		write(b.root)
 	} else {
+		// The children's references, on one stack shared by all levels.
+		var refs []uint32
 		var write func(n *bnode) uint32
 		write = func(n *bnode) uint32 {
-			offs := make([]uint32, len(n.children))
-			for k, c := range n.children {
-				offs[k] = write(c.node)
+			base := len(refs)
+			for _, c := range n.children {
+				r := write(c.node)
+				refs = append(refs, r)
 			}
 			off := uint32(len(out))
-			out = n.appendRecord(out, func(k int) uint32 { return offs[k] })
+			out = n.appendRecord(out, func(k int) uint32 { return refs[base+k] })
+			refs = refs[:base]
 			return off | n.flags()
 		}
 		root = write(b.root)

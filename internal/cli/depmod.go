@@ -32,9 +32,11 @@ modules.softdep, modules.symbols, modules.symbols.bin, modules.builtin.bin,
 modules.builtin.alias.bin and modules.devname with the bytes kmod 30's depmod
 writes, each through a temporary file renamed into place. Modules are read
 on all cores. The facts read from each module are kept in
-` + depmod.CacheName + ` next to the indexes, so a rerun only reads
-the modules that changed (keyed by device, inode, size, mtime and ctime);
-the output is always that of a clean run. Messages on stderr are kmod's
+` + depmod.CacheName + ` and ` + depmod.JournalName + ` next to
+the indexes, so a rerun only reads the modules that changed (keyed by
+device, inode, size, mtime and ctime), and keeps the index files when its
+inputs are the last run's and the files are still that run's; the output
+is always that of a clean run. Messages on stderr are kmod's
 ("depmod: WARNING: ...").
 Exit status: 0 on success (unreadable modules are reported and skipped, as
 kmod does), 1 on a fatal error or a dependency cycle (nothing written),
@@ -85,7 +87,7 @@ func runDepmod(s *IO, args []string) int {
 	fs.BoolVarP(&showVer, "version", "V", false, "show the version")
 	fs.BoolVar(&o.Preorder, "preorder", false, "write kmod 34's pre-order .bin layout")
 	fs.BoolVar(&o.Cache, "cache", true, "keep per-module facts in "+depmod.CacheName+" next to the indexes and re-read only changed modules (the default)")
-	fs.BoolVar(&noCache, "no-cache", false, "read every module and neither read nor write "+depmod.CacheName)
+	fs.BoolVar(&noCache, "no-cache", false, "read every module and neither read nor write "+depmod.CacheName+" nor "+depmod.JournalName)
 	fs.IntVar(&o.Compat, "compat", 30, "write the indexes of kmod `VERSION` (30, or 34: pre-order .bin layout and modules.weakdep)")
 	fs.BoolVar(&diff, "diff", false, "compare the index sets in two module directories (DIR_A DIR_B) semantically")
 	fs.IntVar(&o.Jobs, "jobs", 0, "modules read in parallel (0: all cores)")
