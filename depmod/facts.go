@@ -53,7 +53,21 @@ func LoadFacts(dir, version string, maxSize int64) (*Facts, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	return &Facts{path: path, entries: c.entries}, nil
+	entries := make(map[string]rawEntry, len(c.list))
+	for _, e := range c.list {
+		entries[e.path] = e
+	}
+	// The journal holds the facts of modules read since the base was
+	// written; each entry stands on its own (its key is checked like the
+	// base's), so a missing or unusable journal only means more reads.
+	if data, err := os.ReadFile(r.journalPath()); err == nil {
+		if j, err := decodeJournal(data); err == nil && j.header == c.header {
+			for p, e := range j.entries {
+				entries[p] = e
+			}
+		}
+	}
+	return &Facts{path: path, entries: entries}, nil
 }
 
 // Path is the cache file's path.

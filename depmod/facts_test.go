@@ -96,6 +96,21 @@ func TestLoadFacts(t *testing.T) {
 	if _, ok := f.Module(filepath.Join(dir, "kernel", "nosuch.ko")); ok {
 		t.Errorf("facts of an unknown file")
 	}
+	// A rerun reads the rewritten file and keeps its facts in the journal
+	// (the base is not rewritten for one module): LoadFacts sees them.
+	run(t, depmod.Options{BaseDir: root, Release: rel, Cache: true, Version: "test"})
+	if _, err := os.Stat(filepath.Join(dir, depmod.JournalName)); err != nil {
+		t.Fatalf("no journal after a rerun: %v", err)
+	}
+	if f, err = depmod.LoadFacts(dir, "test", 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := f.Module(paths[0]); !ok {
+		t.Errorf("%s: facts of the rerun (journal) not found", paths[0])
+	}
+	if _, ok := f.Module(paths[1]); !ok {
+		t.Errorf("%s: facts of the base lost next to the journal", paths[1])
+	}
 	for _, bad := range []struct {
 		version string
 		max     int64
