@@ -101,6 +101,15 @@ const maxZstdWindow = 128 << 20
 // [*CorruptError]. For None, src itself (not a copy) is returned if it fits
 // the limit.
 func Decompress(f Format, src []byte, limit int64) (out []byte, err error) {
+	return DecompressBuffer(f, src, nil, limit)
+}
+
+// DecompressBuffer is [Decompress] writing into buf when buf's capacity
+// holds the output the container declares (or, without a declared size,
+// the first part of it), so a caller decompressing many files in turn can
+// reuse one buffer. The result may or may not share buf's array; for None
+// it is src, as with Decompress.
+func DecompressBuffer(f Format, src, buf []byte, limit int64) (out []byte, err error) {
 	if limit <= 0 {
 		limit = DefaultLimit
 	}
@@ -123,11 +132,11 @@ func Decompress(f Format, src []byte, limit int64) (out []byte, err error) {
 	}()
 	switch f {
 	case Gzip:
-		return decompressGzip(src, limit)
+		return decompressGzip(src, limit, buf)
 	case XZ:
-		return decompressXZ(src, limit)
+		return decompressXZ(src, limit, buf)
 	default:
-		return decompressZstd(src, limit)
+		return decompressZstd(src, limit, buf)
 	}
 }
 
@@ -166,12 +175,18 @@ var errLimit = errors.New("limit exceeded")
 const minGrow = 64 << 10
 
 // drain runs s to completion into a buffer that starts with capacity hint
-// (clamped to [1, limit]) and grows up to limit bytes. Whenever the buffer is
+// (clamped to [1, limit]; buf when its capacity is at least that) and
+// grows up to limit bytes. Whenever the buffer is
 // full it first probes for one more byte, so an exact hint costs no second
 // allocation and a limit overrun is detected without allocating beyond limit.
-func drain(s stepper, hint int64, limit int64) ([]byte, error) {
+func drain(s stepper, hint int64, limit int64, buf []byte) ([]byte, error) {
 	hint = min(max(hint, 1), limit)
-	out := make([]byte, 0, hint)
+	var out []byte
+	if int64(cap(buf)) >= hint {
+		out = buf[:0:min(int64(cap(buf)), limit)]
+	} else {
+		out = make([]byte, 0, hint)
+	}
 	var probe [1]byte
 	for {
 		if len(out) < cap(out) {

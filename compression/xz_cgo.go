@@ -158,7 +158,7 @@ var xzDecoders = sync.Pool{New: func() any {
 	return d
 }}
 
-func decompressXZ(src []byte, limit int64) ([]byte, error) {
+func decompressXZ(src []byte, limit int64, buf []byte) ([]byte, error) {
 	hint, known := xzDeclaredSize(src, limit)
 	if known && hint > limit {
 		return nil, &LimitError{Format: XZ, Limit: limit}
@@ -175,7 +175,7 @@ func decompressXZ(src []byte, limit int64) ([]byte, error) {
 		return nil, &CorruptError{Format: XZ, Offset: -1, Err: lzmaError(ret)}
 	}
 	l := &lzmaStepper{s: d.s, src: src}
-	out, err := drain(l, hint, limit)
+	out, err := drain(l, hint, limit, buf)
 	if err != nil {
 		return nil, wrapErr(XZ, limit, int64(l.pos), err)
 	}

@@ -686,62 +686,7 @@ func (r *run) jobs() int {
 	return runtime.GOMAXPROCS(0)
 }
 
-func (r *run) readFiles(todo []*mod) {
-	jobs := r.jobs()
-	next := make(chan *mod)
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	done := 0
-	for w := 0; w < jobs; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for m := range next {
-				r.readModule(m)
-				if r.opt.Progress != nil {
-					mu.Lock()
-					done++
-					r.opt.Progress(done, len(todo))
-					mu.Unlock()
-				}
-			}
-		}()
-	}
-	// Largest first would balance better, but the order is cheap to keep.
-	for _, m := range todo {
-		next <- m
-	}
-	close(next)
-	wg.Wait()
-}
-
-// readHook, when set (by tests), is called with each module file opened.
-var readHook func(path string)
-
 func (r *run) compat34() bool { return r.opt.Compat == 34 }
-
-func (r *run) readModule(m *mod) {
-	if readHook != nil {
-		readHook(m.path)
-	}
-	km, err := ko.Open(m.path, &ko.Options{MaxSize: r.opt.MaxSize})
-	if err != nil {
-		m.exportErr = err
-		return
-	}
-	defer km.Close()
-	m.exports, m.exportErr = km.KmodExports()
-	if kv, err := km.Modinfo(); err == nil {
-		for _, e := range kv {
-			if e.Key == "alias" || e.Key == "softdep" || e.Key == "weakdep" {
-				m.info = append(m.info, e)
-			}
-		}
-	}
-	if im, err := km.Imports(); err == nil {
-		m.imports = im
-	}
-}
 
 // kmodErrno names the errno kmod 30 would report for a module it cannot
 // read, for the "failed to load symbols" message.
