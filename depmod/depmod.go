@@ -636,7 +636,11 @@ func (r *run) readModules() (read, cached int) {
 	todo := r.mods
 	if r.opt.Cache {
 		todo = nil
-		r.statAll()
+		if r.cache != nil {
+			// Without a cache the keys are taken by the readers, from
+			// the file they open (readModule).
+			r.statAll()
+		}
 		for _, m := range r.mods {
 			if r.cache != nil {
 				if e, ok := r.cache.entries[m.path]; ok && m.hasKey && e.key == m.key {
@@ -648,13 +652,7 @@ func (r *run) readModules() (read, cached int) {
 			todo = append(todo, m)
 		}
 	}
-	r.readFiles(todo)
-	if r.opt.Cache {
-		for _, m := range todo {
-			m.facts = string(encodeFacts(entryOf(m)))
-			m.factsSum = sha256.Sum256([]byte(m.facts))
-		}
-	}
+	r.readFiles(todo) // with Options.Cache, also encodes the facts
 	return len(todo), cached
 }
 

@@ -24,7 +24,7 @@ func newTestReader() *reader { return &reader{limit: compression.DefaultLimit} }
 func compareReaders(t testing.TB, rd *reader, path string) bool {
 	t.Helper()
 	lean := &mod{path: path}
-	took := rd.read(lean)
+	took := rd.read(lean, false)
 	slow := &mod{path: path}
 	readModuleKo(slow, 0)
 	if !took {

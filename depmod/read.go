@@ -2,12 +2,13 @@ package depmod
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"debug/elf"
 	"encoding/binary"
 	"sort"
+	"strings"
 	"sync"
 	"syscall"
-	"unsafe"
 
 	"github.com/kmodscope/kmodscope/compression"
 	"github.com/kmodscope/kmodscope/ko"
@@ -44,7 +45,7 @@ func (r *run) readFiles(todo []*mod) {
 	// come from the cache keys when they were taken.
 	order := todo
 	if len(todo) > 1 && jobs > 1 {
-		order = largestFirst(todo, jobs)
+		order = largestFirst(todo)
 	}
 	var wg sync.WaitGroup
 	var mu sync.Mutex
@@ -68,6 +69,10 @@ func (r *run) readFiles(todo []*mod) {
 				}
 				m := order[i]
 				r.readModule(rd, m)
+				if r.opt.Cache {
+					m.facts = string(encodeFacts(entryOf(m)))
+					m.factsSum = sha256.Sum256([]byte(m.facts))
+				}
 				if r.opt.Progress != nil {
 					mu.Lock()
 					done++
@@ -80,48 +85,55 @@ func (r *run) readFiles(todo []*mod) {
 	wg.Wait()
 }
 
-// largestFirst returns todo ordered by decreasing file size (stat when the
-// size is not known from the cache key). Only the order of reading
+// largestFirst returns todo with the compressed modules first, by
+// decreasing file size when the cache keys give it, then the plain ones
+// (cheap to read: their order does not matter). Only the order of reading
 // changes: every fact ends up in its module.
-func largestFirst(todo []*mod, jobs int) []*mod {
-	sizes := make([]int64, len(todo))
-	var wg sync.WaitGroup
-	for w := 0; w < jobs; w++ {
-		wg.Add(1)
-		go func(w int) {
-			defer wg.Done()
-			var st syscall.Stat_t
-			for i := w; i < len(todo); i += jobs {
-				m := todo[i]
-				if m.hasKey {
-					sizes[i] = m.key.size
-				} else if syscall.Stat(m.path, &st) == nil {
-					sizes[i] = st.Size
-				}
-			}
-		}(w)
+func largestFirst(todo []*mod) []*mod {
+	out := make([]*mod, 0, len(todo))
+	var sizes []int64
+	var plain []*mod
+	for _, m := range todo {
+		if strings.HasSuffix(m.path, ".ko") {
+			plain = append(plain, m)
+			continue
+		}
+		size := m.key.size
+		var st syscall.Stat_t
+		if !m.hasKey && syscall.Stat(m.path, &st) == nil {
+			size = st.Size
+		}
+		out = append(out, m)
+		sizes = append(sizes, size)
 	}
-	wg.Wait()
-	idx := make([]int, len(todo))
-	for i := range idx {
-		idx[i] = i
+	if len(out) > 1 {
+		idx := make([]int, len(out))
+		for i := range idx {
+			idx[i] = i
+		}
+		sort.SliceStable(idx, func(a, b int) bool { return sizes[idx[a]] > sizes[idx[b]] })
+		sorted := make([]*mod, len(out), len(todo))
+		for i, j := range idx {
+			sorted[i] = out[j]
+		}
+		out = sorted
 	}
-	sort.SliceStable(idx, func(a, b int) bool { return sizes[idx[a]] > sizes[idx[b]] })
-	out := make([]*mod, len(todo))
-	for i, j := range idx {
-		out[i] = todo[j]
-	}
-	return out
+	return append(out, plain...)
 }
 
 func (r *run) readModule(rd *reader, m *mod) {
 	if readHook != nil {
 		readHook(m.path)
 	}
-	if !leanDisabled && rd.read(m) {
+	if !leanDisabled && rd.read(m, r.opt.Cache) {
 		return
 	}
 	m.exports, m.exportErr, m.info, m.imports = nil, nil, nil, nil
+	if r.opt.Cache && !m.hasKey {
+		// The cache key is taken before the file is read: a file changed
+		// while being read gets a new key and is read again next time.
+		m.key, m.hasKey = statKey(m.path)
+	}
 	readModuleKo(m, r.opt.MaxSize)
 }
 
@@ -170,8 +182,7 @@ type reader struct {
 	imp      []ko.Import
 	impRefs  []int32
 	infoRefs []int32          // (offset, length, key length) of each info string
-	vidx     map[string]int32 // __versions entry by name
-	used     []bool           // whether an undefined symbol used the entry
+	vt       verTable
 }
 
 type window struct {
@@ -262,7 +273,7 @@ func (rd *reader) data(s *shdr) ([]byte, bool) {
 
 // read fills m's facts with the lean reader. It returns false when the
 // module is not of the shape it handles; m is then left for the ko reader.
-func (rd *reader) read(m *mod) bool {
+func (rd *reader) read(m *mod, key bool) bool {
 	rd.arena = rd.arena[:0]
 	rd.wins = rd.wins[:0]
 	rd.whole = nil
@@ -282,6 +293,10 @@ func (rd *reader) read(m *mod) bool {
 	var st syscall.Stat_t
 	if syscall.Fstat(fd, &st) != nil || st.Mode&syscall.S_IFMT != syscall.S_IFREG {
 		return false
+	}
+	if key && !m.hasKey {
+		// The cache key, taken from the file read (before reading it).
+		m.key, m.hasKey = keyOf(&st), true
 	}
 	rd.size = st.Size
 	if rd.size < 64 || rd.size > rd.limit {
@@ -454,21 +469,13 @@ func (rd *reader) parse(m *mod, head []byte) bool {
 		}
 	}
 	nvers := len(vers) / 64
-	if rd.vidx == nil {
-		rd.vidx = map[string]int32{}
-	}
-	clear(rd.vidx)
-	rd.used = rd.used[:0]
+	rd.vt.reset(nvers)
 	for j := 0; j < nvers; j++ {
 		name, ok := versionName(vers[j*64+8 : j*64+64])
 		if !ok {
 			return false
 		}
-		key := unsafe.String(unsafe.SliceData(name), len(name))
-		if _, dup := rd.vidx[key]; !dup {
-			rd.vidx[key] = int32(j)
-		}
-		rd.used = append(rd.used, false)
+		rd.vt.add(name)
 	}
 
 	// One pass over the symbols: __crc_ symbols are exports, undefined
@@ -495,10 +502,10 @@ func (rd *reader) parse(m *mod, head []byte) bool {
 		if shndx == shnUndef && n[0] != 0 {
 			name := n[:bytes.IndexByte(n, 0)]
 			im := ko.Import{Weak: e[4]>>4 == 2, InSymtab: true}
-			if j, ok := rd.vidx[unsafe.String(unsafe.SliceData(name), len(name))]; ok {
-				im.CRC = le.Uint64(vers[int(j)*64:])
+			if j := rd.vt.find(name); j >= 0 {
+				im.CRC = le.Uint64(vers[j*64:])
 				im.HasCRC = true
-				rd.used[j] = true
+				rd.vt.used[j] = true
 			}
 			rd.impRefs = rd.ref(rd.impRefs, name)
 			rd.imp = append(rd.imp, im)
@@ -541,10 +548,10 @@ func (rd *reader) parse(m *mod, head []byte) bool {
 	}
 	// Then the version entries no undefined symbol refers to.
 	for j := 0; j < nvers; j++ {
-		if rd.used[j] {
+		if rd.vt.used[j] {
 			continue
 		}
-		name, _ := versionName(vers[j*64+8 : j*64+64])
+		name := rd.vt.names[j]
 		rd.impRefs = rd.ref(rd.impRefs, name)
 		rd.imp = append(rd.imp, ko.Import{CRC: le.Uint64(vers[j*64:]), HasCRC: true})
 	}
@@ -659,5 +666,79 @@ func (rd *reader) prefetch(list ...*shdr) {
 		}
 		rd.readRange(lo, hi-lo)
 		i = j
+	}
+}
+
+// verTable finds __versions entries by name: an open-addressing hash
+// table reused from module to module (a Go map costs more here: hashing
+// and clearing it showed in profiles).
+type verTable struct {
+	slots []int32  // entry index + 1; 0 is empty
+	names [][]byte // each entry's name
+	used  []bool   // whether an undefined symbol took the entry
+}
+
+func (v *verTable) reset(n int) {
+	size := 16
+	for size < 2*n {
+		size *= 2
+	}
+	if cap(v.slots) < size {
+		v.slots = make([]int32, size)
+	}
+	v.slots = v.slots[:size]
+	clear(v.slots)
+	v.names = v.names[:0]
+	v.used = v.used[:0]
+}
+
+// verHash mixes the length and the first and last eight bytes of a name
+// (symbol names are long and mostly differ at one end or the other).
+func verHash(b []byte) uint32 {
+	var x uint64
+	if n := len(b); n >= 8 {
+		x = binary.LittleEndian.Uint64(b)*0x9e3779b97f4a7c15 ^ binary.LittleEndian.Uint64(b[n-8:])
+	} else {
+		for _, c := range b {
+			x = x<<8 | uint64(c)
+		}
+	}
+	x ^= uint64(len(b))
+	x *= 0xff51afd7ed558ccd
+	return uint32(x >> 32)
+}
+
+// add appends an entry; a name already present keeps its first entry.
+func (v *verTable) add(name []byte) {
+	j := int32(len(v.names))
+	v.names = append(v.names, name)
+	v.used = append(v.used, false)
+	mask := uint32(len(v.slots) - 1)
+	for i := verHash(name) & mask; ; i = (i + 1) & mask {
+		k := v.slots[i]
+		if k == 0 {
+			v.slots[i] = j + 1
+			return
+		}
+		if string(v.names[k-1]) == string(name) {
+			return
+		}
+	}
+}
+
+// find returns the first entry called name, or -1.
+func (v *verTable) find(name []byte) int {
+	if len(v.names) == 0 {
+		return -1
+	}
+	mask := uint32(len(v.slots) - 1)
+	for i := verHash(name) & mask; ; i = (i + 1) & mask {
+		k := v.slots[i]
+		if k == 0 {
+			return -1
+		}
+		if string(v.names[k-1]) == string(name) {
+			return int(k - 1)
+		}
 	}
 }
