@@ -42,3 +42,28 @@ func BenchmarkReadFiles(b *testing.B) {
 	}
 	b.ReportMetric(float64(cpuTime()-c0)/float64(b.N)/1e6, "cpu-ms/op")
 }
+
+// BenchmarkRunCold is `kmodscope depmod` without a cache file: Run with
+// Options.Cache, the cache removed before each run.
+func BenchmarkRunCold(b *testing.B) {
+	tree := os.Getenv("KMODSCOPE_BENCH_TREE")
+	if tree == "" {
+		tree = "/var/cache/kmodscope/deb-6.1-amd64"
+	}
+	rels, _ := filepath.Glob(filepath.Join(tree, "lib", "modules", "*"))
+	if len(rels) == 0 {
+		b.Skip("no tree at " + tree)
+	}
+	rel := filepath.Base(rels[0])
+	out := b.TempDir()
+	o := Options{BaseDir: tree, OutDir: out, Release: rel, Cache: true}
+	b.ResetTimer()
+	c0 := cpuTime()
+	for i := 0; i < b.N; i++ {
+		os.Remove(filepath.Join(out, "lib", "modules", rel, CacheName))
+		if _, err := Run(&o); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(cpuTime()-c0)/float64(b.N)/1e6, "cpu-ms/op")
+}

@@ -181,7 +181,7 @@ type reader struct {
 	expRefs  []int32 // (offset, length) in names of each exp's name
 	imp      []ko.Import
 	impRefs  []int32
-	infoRefs []int32          // (offset, length, key length) of each info string
+	infoRefs []int32 // (offset, length, key length) of each info string
 	vt       verTable
 }
 
