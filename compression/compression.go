@@ -140,6 +140,24 @@ func DecompressBuffer(f Format, src, buf []byte, limit int64) (out []byte, err e
 	}
 }
 
+// DeclaredSize returns the decompressed size that src, in format f,
+// declares: the sum of the xz indexes or of the zstd frame content sizes
+// (gzip declares none: its ISIZE is the size modulo 2^32). A value above
+// limit (0 for [DefaultLimit]) means at least that much. It is a claim
+// only, to size a buffer for [DecompressBuffer].
+func DeclaredSize(f Format, src []byte, limit int64) (int64, bool) {
+	if limit <= 0 {
+		limit = DefaultLimit
+	}
+	switch f {
+	case XZ:
+		return xzDeclaredSize(src, limit)
+	case Zstd:
+		return zstdDeclaredSize(src, limit)
+	}
+	return 0, false
+}
+
 // Compress compresses data in format f with the settings Kbuild uses in
 // scripts/Makefile.modinst: "gzip -n" (level 6, no name, no time stamp),
 // "xz --check=crc32 --lzma2=dict=1MiB" and "zstd" at level 3 (the latter

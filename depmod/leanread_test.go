@@ -212,4 +212,5 @@ func FuzzLeanRead(f *testing.F) {
 		}
 		compareReaders(t, rd, p)
 	})
+	rd.release()
 }

@@ -59,6 +59,7 @@ func (r *run) readFiles(todo []*mod) {
 			if rd.limit <= 0 {
 				rd.limit = compression.DefaultLimit
 			}
+			defer rd.release()
 			for {
 				mu.Lock()
 				i := next
@@ -172,7 +173,7 @@ type reader struct {
 	whole []byte // the whole image, or nil when reading ranges of fd
 	wins  []window
 	arena []byte // file contents read for the current module
-	dec   []byte // decompression output, reused
+	dec   []byte // decompression output, reused: mapped memory, outside the Go heap
 	secs  []shdr
 
 	// The current module's facts, before they are handed out.
@@ -211,6 +212,31 @@ const (
 	shnXindex      = 0xffff
 	emSparcv9      = 43
 )
+
+// sizeDec makes rd.dec hold n bytes. The buffer is anonymous mapped
+// memory: the largest modules come first, and their decompressed images
+// (30 MB for amdgpu) would otherwise stay in the Go heap and raise the
+// collector's target for the rest of the run. It is remapped smaller when
+// the modules become much smaller, and unmapped by release.
+func (rd *reader) sizeDec(n int) {
+	if n <= cap(rd.dec) && (cap(rd.dec) <= 8<<20 || n >= cap(rd.dec)/4) {
+		return
+	}
+	rd.release()
+	size := (max(n, 1<<20) + 1<<20 - 1) &^ (1<<20 - 1)
+	b, err := syscall.Mmap(-1, 0, size, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_PRIVATE|syscall.MAP_ANON)
+	if err == nil {
+		rd.dec = b[:0]
+	}
+}
+
+// release unmaps the decompression buffer.
+func (rd *reader) release() {
+	if cap(rd.dec) > 0 {
+		syscall.Munmap(rd.dec[:cap(rd.dec)])
+		rd.dec = nil
+	}
+}
 
 // alloc returns n bytes of the arena (contents undefined).
 func (rd *reader) alloc(n int) []byte {
@@ -326,12 +352,12 @@ func (rd *reader) read(m *mod, key bool) bool {
 				return false
 			}
 		}
+		if n, ok := compression.DeclaredSize(f, raw, rd.limit); ok && n <= rd.limit {
+			rd.sizeDec(int(n))
+		}
 		out, err := compression.DecompressBuffer(f, raw, rd.dec, rd.limit)
 		if err != nil {
 			return false
-		}
-		if cap(out) > cap(rd.dec) {
-			rd.dec = out[:0]
 		}
 		rd.whole = out
 		rd.size = int64(len(out))
