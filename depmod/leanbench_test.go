@@ -35,6 +35,9 @@ func BenchmarkReadFiles(b *testing.B) {
 		b.Skip("no tree at " + tree)
 	}
 	r := &run{opt: &Options{}}
+	if v, err := strconv.Atoi(os.Getenv("LEAN_JOBS")); err == nil {
+		r.opt.Jobs = v
+	}
 	b.ResetTimer()
 	c0 := cpuTime()
 	for i := 0; i < b.N; i++ {

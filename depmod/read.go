@@ -432,7 +432,7 @@ func (rd *reader) parse(m *mod, head []byte) bool {
 	if !ok || names[len(names)-1] != 0 {
 		return false
 	}
-	var symtab, strtabNamed, modinfo, versions, kstrings *shdr
+	var symtab, strtabNamed, modinfo, versions, kstrings, kcrc, kcrcGPL *shdr
 	for i := range secs {
 		s := &secs[i]
 		off := uint64(le.Uint32(s.name))
@@ -464,6 +464,14 @@ func (rd *reader) parse(m *mod, head []byte) bool {
 			if kstrings == nil {
 				kstrings = s
 			}
+		case "__kcrctab":
+			if kcrc == nil {
+				kcrc = s
+			}
+		case "__kcrctab_gpl":
+			if kcrcGPL == nil {
+				kcrcGPL = s
+			}
 		case "__version_ext_crcs", "__version_ext_names":
 			return false
 		}
@@ -476,7 +484,9 @@ func (rd *reader) parse(m *mod, head []byte) bool {
 		return false
 	}
 	if rd.whole == nil {
-		rd.prefetch(symtab, strtab, modinfo, versions)
+		// The export CRCs are in __kcrctab* (where the __crc_ symbols
+		// point; others are read when a symbol points there).
+		rd.prefetch(symtab, strtab, modinfo, versions, kcrc, kcrcGPL)
 	}
 	syms, ok := rd.data(symtab)
 	if !ok {
@@ -672,7 +682,7 @@ func splitStrings(b []byte, fn func(s []byte)) {
 // prefetch reads the given sections (nil ones skipped) with as few preads
 // as their placement allows: ranges less than 64 KiB apart are read as one.
 func (rd *reader) prefetch(list ...*shdr) {
-	var rs [4][2]int64
+	var rs [6][2]int64
 	n := 0
 	for _, s := range list {
 		if s == nil || !s.isData || s.size == 0 || s.loaded != nil {
