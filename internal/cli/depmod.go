@@ -156,10 +156,17 @@ func runDepmod(s *IO, args []string) int {
 		// As in kmod, -a wins over MODULE arguments (they are ignored).
 		o.Files = rest
 	}
-	if os.Getenv("GOGC") == "" {
-		// Decompressed images are large and short-lived: collect at the
-		// default pace (half the peak memory of Main's 400, same CPU).
-		debug.SetGCPercent(100)
+	if os.Getenv("GOGC") == "" && os.Getenv("GOMEMLIMIT") == "" {
+		// The Go heap holds the modules' facts and the indexes, about
+		// 10 KiB a module (decompressed images are read into memory
+		// outside it): collect rarely (Main's GOGC 400), under a soft
+		// limit sized to the tree once its module count is known, which
+		// keeps the peak memory near kmod's and the collector's CPU low.
+		o.Progress = func(done, total int) {
+			if done == 1 {
+				debug.SetMemoryLimit(24<<20 + int64(total)*10<<10)
+			}
+		}
 	}
 	o.Stdout, o.Stderr = s.Out, s.Err
 	res, err := depmod.Run(&o)
