@@ -35,9 +35,6 @@ import (
 // readHook, when set (by tests), is called with each module file opened.
 var readHook func(path string)
 
-// leanDisabled turns the lean reader off (tests compare both readers).
-var leanDisabled bool
-
 func (r *run) readFiles(todo []*mod) {
 	jobs := r.jobs()
 	// Largest files first, so the workers finish together instead of one
@@ -126,7 +123,7 @@ func (r *run) readModule(rd *reader, m *mod) {
 	if readHook != nil {
 		readHook(m.path)
 	}
-	if !leanDisabled && rd.read(m, r.opt.Cache) {
+	if rd.read(m, r.opt.Cache) {
 		return
 	}
 	m.exports, m.exportErr, m.info, m.imports = nil, nil, nil, nil
