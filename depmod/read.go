@@ -158,8 +158,10 @@ func readModuleKo(m *mod, maxSize int64) {
 
 // smallFile is the size up to which a plain module is read with one
 // pread; larger ones are read section by section (the code and the
-// relocations, most of a large module, are not needed).
-var smallFile int64 = 96 << 10
+// relocations, most of a large module, are not needed). On the 6.1 amd64
+// tree, 48 KiB and prefetchGap 8 KiB read 114 MB in 9,000 preads where
+// whole files up to 96 KiB and 64 KiB gaps read 180 MB in 5,700.
+var smallFile int64 = 48 << 10
 
 // reader is one worker's state; its buffers are reused for every module.
 type reader struct {
@@ -676,13 +678,28 @@ func splitStrings(b []byte, fn func(s []byte)) {
 	}
 }
 
+// prefetchGap: sections closer than this are read with one pread (a
+// system call costs about as much as copying a few kilobytes).
+var prefetchGap int64 = 8 << 10
+
+// inWindow reports whether n bytes at off were read already.
+func (rd *reader) inWindow(off, n int64) bool {
+	for _, w := range rd.wins {
+		if off >= w.off && off+n <= w.off+int64(len(w.b)) {
+			return true
+		}
+	}
+	return false
+}
+
 // prefetch reads the given sections (nil ones skipped) with as few preads
-// as their placement allows: ranges less than 64 KiB apart are read as one.
+// as their placement allows: ranges less than prefetchGap apart are read
+// as one.
 func (rd *reader) prefetch(list ...*shdr) {
 	var rs [6][2]int64
 	n := 0
 	for _, s := range list {
-		if s == nil || !s.isData || s.size == 0 || s.loaded != nil {
+		if s == nil || !s.isData || s.size == 0 || s.loaded != nil || rd.inWindow(int64(s.off), int64(s.size)) {
 			continue
 		}
 		rs[n] = [2]int64{int64(s.off), int64(s.off + s.size)}
@@ -693,7 +710,7 @@ func (rd *reader) prefetch(list ...*shdr) {
 	for i := 0; i < len(r); {
 		lo, hi := r[i][0], r[i][1]
 		j := i + 1
-		for j < len(r) && r[j][0]-hi <= 64<<10 {
+		for j < len(r) && r[j][0]-hi <= prefetchGap {
 			hi = max(hi, r[j][1])
 			j++
 		}
