@@ -162,7 +162,7 @@ func TestUnknownUnits(t *testing.T) {
 		mnemonic  string
 	}{
 		{"arm64", "00000000", 4, ".inst"},
-		{"armhf", "0f6a63f4", 4, ".word"}, // vld1.8 {d22-d23}, [r3]: NEON, not decoded
+		{"armhf", "50afbaf3", 4, ".word"}, // vcvt.u32.f32 q5, q0, #6: NEON conversion, not decoded
 		{"ppc64el", "00000000", 4, ".long"},
 		{"riscv64", "ffff", 2, ".2byte"},
 		{"arm64", "0000", 2, ".byte"},

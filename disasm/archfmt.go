@@ -87,7 +87,10 @@ func (arm64Arch) ByteLayout(*Inst) (int, int, bool) { return 4, 4, false }
 
 // ByteLayout: ARM words ("e3520000"), Thumb halfwords ("b580", "f7ff fffe").
 // The mode is the decoder's current one (SetThumb).
-func (a *armArch) ByteLayout(*Inst) (int, int, bool) {
+func (a *armArch) ByteLayout(in *Inst) (int, int, bool) {
+	if a.data && in != nil && in.Len <= 4 { // a $d unit is one chunk, in Thumb code too
+		return 4, in.Len, a.order == binary.BigEndian
+	}
 	if a.thumb {
 		return 4, 2, a.order == binary.BigEndian
 	}

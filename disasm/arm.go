@@ -4,9 +4,11 @@ import (
 	"debug/elf"
 	"encoding/binary"
 	"fmt"
+	"sort"
 	"strconv"
 	"strings"
 
+	"github.com/kmodscope/kmodscope/elfx"
 	"golang.org/x/arch/arm/armasm"
 )
 
@@ -32,6 +34,134 @@ type armArch struct {
 	// while decoding continues at itPC.
 	itConds []uint32
 	itPC    uint64
+
+	// Mapping symbols of the section being disassembled (beginSection):
+	// maps in address order, and the values of every symbol of the
+	// section (a data run stops at the next symbol of any kind).
+	maps    []armMap
+	symVals []uint64
+	// state at the address given to at(): data (a $d range) and the
+	// size of the data unit there.
+	data     bool
+	dataSize int
+}
+
+// armMap is one mapping symbol: $a (ARM), $t (Thumb) or $d (data).
+type armMap struct {
+	value uint64
+	kind  byte
+}
+
+// mappingArch is implemented by decoders whose objdump backend chooses
+// the instruction set, or data, at each address from the section's
+// mapping symbols (ARM: arm-dis.c's mapping_symbol_for_insn). The engine
+// calls beginSection with objdump's sorted symbol table before each code
+// section and at with each instruction's address before decoding it.
+type mappingArch interface {
+	beginSection(syms []symbol, sec *elfx.Section)
+	at(pc uint64)
+}
+
+// armMappingKind returns 'a', 't' or 'd' for an ARM mapping symbol name
+// ("$a", "$t", "$d", optionally followed by "." and more), else 0.
+func armMappingKind(name string) byte {
+	if len(name) < 2 || name[0] != '$' || (len(name) > 2 && name[2] != '.') {
+		return 0
+	}
+	switch name[1] {
+	case 'a', 't', 'd':
+		return name[1]
+	}
+	return 0
+}
+
+// SymbolIsValid is arm-dis.c's arm_symbol_is_valid: objdump never names
+// an address or opens a block after a symbol starting with "$" (the
+// mapping symbols $a, $t, $d) or "__tagsym$$".
+func (a *armArch) SymbolIsValid(name string, _ elf.SymType) bool {
+	return !strings.HasPrefix(name, "$") && !strings.HasPrefix(name, "__tagsym$$")
+}
+
+func (a *armArch) beginSection(syms []symbol, sec *elfx.Section) {
+	a.maps, a.symVals = a.maps[:0], a.symVals[:0]
+	a.data, a.itConds = false, nil
+	for i := range syms {
+		s := &syms[i]
+		if s.shndx != sec.Index || s.sec != sec.Name {
+			continue
+		}
+		a.symVals = append(a.symVals, s.value)
+		if k := armMappingKind(s.name); k != 0 {
+			a.maps = append(a.maps, armMap{s.value, k})
+		}
+	}
+	// syms is sorted by value already (objdump's order within a value is
+	// kept: the last mapping symbol at an address wins, as in its scan).
+}
+
+// at sets the decoder's mode for the instruction at pc from the last
+// mapping symbol at or before it; without one the mode is left as is
+// (ARM unless SetThumb said otherwise).
+func (a *armArch) at(pc uint64) {
+	a.data = false
+	if len(a.maps) == 0 {
+		return
+	}
+	i := sort.Search(len(a.maps), func(i int) bool { return a.maps[i].value > pc })
+	if i == 0 {
+		return
+	}
+	switch a.maps[i-1].kind {
+	case 'd':
+		a.data = true
+		size := 4 - int(pc&3)
+		j := sort.Search(len(a.symVals), func(j int) bool { return a.symVals[j] > pc })
+		if j < len(a.symVals) && a.symVals[j]-pc < uint64(size) {
+			size = int(a.symVals[j] - pc)
+		}
+		if size == 3 {
+			size = 2
+			if pc&1 == 1 {
+				size = 1
+			}
+		}
+		a.dataSize = size
+	case 't':
+		if !a.thumb {
+			a.SetThumb(true)
+		}
+	default:
+		if a.thumb {
+			a.SetThumb(false)
+		}
+	}
+}
+
+// armData is objdump's print_insn_data: a data unit of a $d range as
+// .word, .short or .byte.
+func (a *armArch) armData(code []byte) Inst {
+	n := a.dataSize
+	if n > len(code) {
+		n = len(code)
+	}
+	var v uint32
+	switch n {
+	case 4:
+		v = a.order.Uint32(code)
+	case 2:
+		v = uint32(a.order.Uint16(code))
+	case 1:
+		v = uint32(code[0])
+	}
+	switch n {
+	case 4:
+		return Inst{Len: 4, Mnemonic: ".word", Operands: fmt.Sprintf("0x%08x", v), Known: true}
+	case 2:
+		return Inst{Len: 2, Mnemonic: ".short", Operands: fmt.Sprintf("0x%04x", v), Known: true}
+	case 1:
+		return Inst{Len: 1, Mnemonic: ".byte", Operands: fmt.Sprintf("0x%02x", v), Known: true}
+	}
+	return unknownBytes(code)
 }
 
 func init() {
@@ -59,6 +189,9 @@ func (a *armArch) DecodeReloc(code []byte, symValue uint64, sym Symbolizer) Inst
 }
 
 func (a *armArch) decode(code []byte, pc, bias uint64, sym Symbolizer) Inst {
+	if a.data {
+		return a.armData(code)
+	}
 	if a.thumb {
 		var cond uint32 = 16 // none
 		if len(a.itConds) > 0 && pc == a.itPC {
@@ -93,6 +226,14 @@ func (a *armArch) decode(code []byte, pc, bias uint64, sym Symbolizer) Inst {
 	}
 	inst, err := armasm.Decode(code[:4], armasm.ModeARM)
 	if err != nil {
+		if in, ok := armNeon(w); ok {
+			in.Len, in.Known = 4, true
+			return in
+		}
+		if in, ok := armLoadStoreRegPost(w); ok {
+			in.Len, in.Known = 4, true
+			return in
+		}
 		return unknownWord(code, 4, a.order, ".word")
 	}
 	mn, ops := splitAsm(armasm.GNUSyntax(inst))
@@ -117,6 +258,12 @@ func (a *armArch) decode(code []byte, pc, bias uint64, sym Symbolizer) Inst {
 		}
 	case strings.HasPrefix(mn, "mrs") && strings.HasSuffix(ops, "apsr"):
 		ops = strings.TrimSuffix(ops, "apsr") + "CPSR"
+	case w&0x0f200e00 == 0x0d000a00 && w&0x008000ff == 0 && strings.HasSuffix(ops, "]") && !strings.Contains(ops, ", #"):
+		// VLDR/VSTR with a subtracted offset of 0
+		ops = strings.TrimSuffix(ops, "]") + ", #-0]"
+	case w&0x0c400000 == 0x04400000 && w>>12&15 == 15 && w>>28 != 15 && !strings.HasPrefix(mn, "pld"):
+		// LDRB/STRB with Rt = pc
+		return Inst{Len: 4, Mnemonic: mn, Operands: ops + "\t@ <UNPREDICTABLE>", Known: true}
 	}
 	return Inst{Len: 4, Mnemonic: mn, Operands: ops + armComment(w, mn, ops, pc, bias, sym), Known: true}
 }
@@ -183,6 +330,8 @@ func armExtra(w uint32) (Inst, bool) {
 	cond := w >> 28
 	c := armCond[cond]
 	switch {
+	case w&0x0f000010 == 0x0e000010 && cond != 15 && w>>9&7 == 5: // cp10/cp11: VFP and NEON transfers
+		return neonCoreTransfer(w)
 	case w&0x0f000010 == 0x0e000010 && cond != 15: // MRC/MCR
 		mn := "mcr"
 		if w>>20&1 == 1 {
@@ -190,7 +339,7 @@ func armExtra(w uint32) (Inst, bool) {
 		}
 		return Inst{Mnemonic: mn + c, Operands: fmt.Sprintf("%d, %d, %s, cr%d, cr%d, {%d}",
 			w>>8&15, w>>21&7, armRegs[w>>12&15], w>>16&15, w&15, w>>5&7)}, true
-	case w&0xfff1fe20 == 0xf1000000 && w>>18&3 >= 2: // CPS
+	case w&0xfff1fe20 == 0xf1000000 && w>>18&3 >= 2 && (w>>17&1 == 1 || w&31 == 0): // CPS
 		mn := "cpsie"
 		if w>>18&3 == 3 {
 			mn = "cpsid"
@@ -202,10 +351,7 @@ func armExtra(w uint32) (Inst, bool) {
 			}
 		}
 		if w>>17&1 == 1 {
-			if f != "" {
-				f += ", "
-			}
-			f += fmt.Sprintf("#%d", w&31)
+			f += fmt.Sprintf(",#%d", w&31) // objdump: "cpsie f,#3"
 		}
 		return Inst{Mnemonic: mn, Operands: f}, true
 	case w&0x0fb0fff0 == 0x0120f000 && cond != 15: // MSR (register) to CPSR/SPSR
@@ -248,6 +394,38 @@ func armExtra(w uint32) (Inst, bool) {
 		return Inst{Mnemonic: mn + c, Operands: fmt.Sprintf("%s, [%s, %s]", armRegs[w>>12&15], armRegs[w>>16&15], idx)}, true
 	}
 	return Inst{}, false
+}
+
+// armLoadStoreRegPost decodes the post-indexed register forms of
+// LDR/STR/LDRB/STRB ("str r0, [r2], fp", "ldr r0, [r2], -fp, lsl #2")
+// that armasm rejects.
+func armLoadStoreRegPost(w uint32) (Inst, bool) {
+	if w&0x0f200010 != 0x06000000 || w>>28 == 15 {
+		return Inst{}, false
+	}
+	if rt, rn, rm := w>>12&15, w>>16&15, w&15; rt == 15 || rn == 15 || rm == 15 || rn == rt {
+		return Inst{}, false // objdump adds "@ <UNPREDICTABLE>"
+	}
+	mn := [2]string{"str", "ldr"}[w>>20&1]
+	if w>>22&1 == 1 {
+		mn += "b"
+	}
+	idx := armRegs[w&15]
+	if w>>23&1 == 0 {
+		idx = "-" + idx
+	}
+	imm, typ := w>>7&31, w>>5&3
+	switch {
+	case typ == 3 && imm == 0:
+		idx += ", rrx"
+	case typ == 0 && imm == 0:
+	default:
+		if imm == 0 {
+			imm = 32
+		}
+		idx += fmt.Sprintf(", %s #%d", [4]string{"lsl", "lsr", "asr", "ror"}[typ], imm)
+	}
+	return Inst{Mnemonic: mn + armCond[w>>28], Operands: fmt.Sprintf("%s, [%s], %s", armRegs[w>>12&15], armRegs[w>>16&15], idx)}, true
 }
 
 // thumbDecode decodes one Thumb instruction: the length always, and the

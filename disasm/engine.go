@@ -84,6 +84,7 @@ type Disassembler struct {
 	perLine, perChunk int
 	layout            ByteLayout
 	text              TextFormatter
+	mapping           mappingArch // ARM: decoders that follow mapping symbols
 
 	// RelocQuirk reproduces objdump 2.40's --disassemble=SYM output, which
 	// prints every relocation before the symbol after its first line.
@@ -109,6 +110,7 @@ func New(f *elfx.File) (*Disassembler, error) {
 		d.layout = nil
 	}
 	d.text, _ = a.(TextFormatter)
+	d.mapping, _ = a.(mappingArch)
 	if d.sites, err = findSites(f); err != nil {
 		return nil, err
 	}
@@ -260,6 +262,9 @@ func (d *Disassembler) section(sec *elfx.Section, want map[string]bool, v Visito
 		return err
 	}
 	st := d.st.forSection(sec.Name)
+	if d.mapping != nil {
+		d.mapping.beginSection(st.sorted, sec)
+	}
 	sites := newSiteIndex(d.sites[sec.Index])
 	size := sec.Size
 	var lb []byte
@@ -440,6 +445,9 @@ func (d *Disassembler) block(data []byte, addr, stop uint64, insns bool, rels []
 			in.Known = true
 		} else {
 			var ins Inst
+			if d.mapping != nil {
+				d.mapping.at(addr)
+			}
 			if rd, ok := d.arch.(RelocDecoder); ok && rp < len(rels) && rels[rp].Offset == addr {
 				ins = d.decodeRelocated(rd, data[addr:], rels[rp], sym)
 			} else {

@@ -81,6 +81,7 @@ type textPrinter struct {
 	skip int // leading address digits objdump drops for this section
 	wide int // 16 or 8 address digits
 	end  uint64
+	base uint64 // the section's address: objdump prints vma = address + offset
 }
 
 // WriteText writes the disassembly of the module (named name in the
@@ -123,6 +124,7 @@ func (p *textPrinter) Section(s *elfx.Section) {
 	// objdump drops leading zeros of the end address in chunks of four,
 	// keeping at least one.
 	p.end = s.Addr + s.Size
+	p.base = s.Addr
 	var tmp [16]byte
 	digits := fixedHex(tmp[:p.wide], p.end)
 	z := 0
@@ -149,7 +151,7 @@ func fixedHex(b []byte, v uint64) []byte {
 func (p *textPrinter) Function(fn *Function) {
 	var tmp [16]byte
 	p.buf = append(p.buf, '\n')
-	p.buf = append(p.buf, fixedHex(tmp[:p.wide], fn.Offset)...)
+	p.buf = append(p.buf, fixedHex(tmp[:p.wide], p.base+fn.Offset)...)
 	p.buf = append(p.buf, " <"...)
 	p.buf = append(p.buf, fn.Label...)
 	p.buf = append(p.buf, ">:\n"...)
@@ -189,7 +191,7 @@ func (p *textPrinter) Insn(in *Insn) {
 		}
 	}
 	octets := len(in.Code)
-	p.addr(in.Offset)
+	p.addr(p.base + in.Offset)
 	pb := octets
 	if pb > perLine {
 		pb = perLine
@@ -232,7 +234,7 @@ func (p *textPrinter) Insn(in *Insn) {
 	}
 	for pb < octets {
 		p.buf = append(p.buf, '\n')
-		p.addr(in.Offset + uint64(pb))
+		p.addr(p.base + in.Offset + uint64(pb))
 		start := pb
 		pb += perLine
 		if pb > octets {
@@ -269,7 +271,7 @@ func (p *textPrinter) bytes(in *Insn, from, to, chunk int, big bool) {
 func (p *textPrinter) relocs(in *Insn) {
 	for _, r := range in.Relocs {
 		p.buf = append(p.buf, "\t\t\t"...)
-		p.buf = appendHex(p.buf, r.Offset)
+		p.buf = appendHex(p.buf, p.base+r.Offset)
 		p.buf = append(p.buf, ": "...)
 		p.buf = append(p.buf, r.Type...)
 		p.buf = append(p.buf, '\t')

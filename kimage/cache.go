@@ -43,6 +43,8 @@ type cacheKey struct {
 	MtimeNs int64  `json:"mtime_ns"`
 	Ino     uint64 `json:"ino"`
 	Dev     uint64 `json:"dev"`
+	// Stop is Options.StopAfterCerts: such entries are kept apart.
+	Stop bool `json:"stop_after_certs,omitempty"`
 }
 
 type cacheCert struct {
@@ -62,6 +64,7 @@ type cacheEntry struct {
 	ListSize      int64       `json:"list_size"`
 	Certs         []cacheCert `json:"certs"`
 	Other         []cacheCert `json:"other"`
+	Stopped       bool        `json:"stopped,omitempty"`
 }
 
 func keyOf(path string, st os.FileInfo) cacheKey {
@@ -69,6 +72,11 @@ func keyOf(path string, st os.FileInfo) cacheKey {
 	if s, ok := st.Sys().(*syscall.Stat_t); ok {
 		k.Ino, k.Dev = uint64(s.Ino), uint64(s.Dev)
 	}
+	return k
+}
+
+func (k cacheKey) withoutStop() cacheKey {
+	k.Stop = false
 	return k
 }
 
@@ -100,6 +108,7 @@ func OpenCached(path string, opt *Options, dir string) (img *Image, hit bool, er
 		return nil, false, err
 	}
 	key := keyOf(abs, st)
+	key.Stop = opt != nil && opt.StopAfterCerts
 	file := key.file(dir)
 	if img, err := readCache(file, key); err == nil {
 		if len(img.Certs) == 0 {
@@ -110,7 +119,7 @@ func OpenCached(path string, opt *Options, dir string) (img *Image, hit bool, er
 	img, err = Open(path, opt)
 	if err == nil || (img != nil && errors.Is(err, ErrNoCerts)) {
 		// Only if the file did not change while it was read.
-		if st2, serr := os.Stat(path); serr == nil && keyOf(abs, st2) == key {
+		if st2, serr := os.Stat(path); serr == nil && keyOf(abs, st2) == key.withoutStop() {
 			writeCache(dir, file, key, img)
 		}
 	}
@@ -130,7 +139,7 @@ func readCache(file string, key cacheKey) (*Image, error) {
 		return nil, errors.New("stale cache entry")
 	}
 	img := &Image{Format: e.Format, Wrapper: e.Wrapper, Payload: e.Payload, PayloadOffset: e.PayloadOffset,
-		KernelSize: e.KernelSize, Version: e.Version, ListOffset: e.ListOffset, ListSize: e.ListSize}
+		KernelSize: e.KernelSize, Version: e.Version, ListOffset: e.ListOffset, ListSize: e.ListSize, Stopped: e.Stopped}
 	conv := func(cs []cacheCert) ([]Cert, error) {
 		var out []Cert
 		for _, c := range cs {
@@ -154,7 +163,7 @@ func readCache(file string, key cacheKey) (*Image, error) {
 func writeCache(dir, file string, key cacheKey, img *Image) {
 	e := cacheEntry{Key: key, Format: img.Format, Wrapper: img.Wrapper, Payload: img.Payload, PayloadOffset: img.PayloadOffset,
 		KernelSize: img.KernelSize, Version: img.Version, ListOffset: img.ListOffset, ListSize: img.ListSize,
-		Certs: []cacheCert{}, Other: []cacheCert{}}
+		Certs: []cacheCert{}, Other: []cacheCert{}, Stopped: img.Stopped}
 	for _, c := range img.Certs {
 		e.Certs = append(e.Certs, cacheCert{c.Raw, c.Offset})
 	}

@@ -86,10 +86,29 @@ func hasCert(b []byte) bool {
 // preferred over other matches (revocation_certificate_list has the same
 // shape but no module_cert_size).
 func locateLists(b []byte, certs []Cert) []span {
-	type hit struct {
-		s     span
-		score int // 2: module_cert_size is the first certificate's size, 1: it is 0
+	hits := listHits(b, certs)
+	best := -1
+	for _, h := range hits {
+		best = max(best, h.score)
 	}
+	var out []span
+	for _, h := range hits {
+		if h.score == best {
+			out = append(out, h.s)
+		}
+	}
+	return out
+}
+
+// listHit is a candidate list: a run of certificates followed by its size.
+type listHit struct {
+	s     span
+	score int // 2: module_cert_size is the first certificate's size, 1: it is 0
+}
+
+// listHits returns every candidate list of locateLists with its score.
+func listHits(b []byte, certs []Cert) []listHit {
+	type hit = listHit
 	var hits []hit
 	for a := 0; a < len(certs); {
 		z := a
@@ -117,17 +136,84 @@ func locateLists(b []byte, certs []Cert) []span {
 		}
 		a = z + 1
 	}
-	best := -1
-	for _, h := range hits {
-		best = max(best, h.score)
+	return hits
+}
+
+// certFinder scans a growing prefix of a decompressed kernel (its stop
+// method is the stop function of decode) and says when the builtin
+// certificate list and the version banner have been read, so that the rest
+// need not be decompressed. What it then holds is what Parse derives from
+// the whole kernel, with the one difference that a second list with a
+// module_cert_size word further on would not be seen (the kernel has one
+// system_certificate_list): its certificates are scanCerts' up to off, in
+// the same order, and lists are the best-scored lists of locateLists among
+// those lying before off.
+type certFinder struct {
+	off    int    // b[:off] has been scanned (positions below off tried)
+	certs  []Cert // found so far (Raw points into the prefix)
+	nLast  int    // len(certs) at the last list search
+	lists  []span // set when found
+	banner string // the version banner, set with lists
+}
+
+// finderMargin keeps the scan this far behind the end of the prefix, so
+// that every look it takes (a certificate of up to 4+65535 bytes; the size
+// words after a list, up to twice 256 bytes of alignment and 16 bytes of
+// words, further on) sees what it would see in the whole kernel.
+const finderMargin = 4 + 65535 + 1024
+
+// bannerMargin: a version banner line is at most 1024 bytes after its
+// "Linux version " (see banner).
+const bannerMargin = 2048
+
+func (f *certFinder) stop(b []byte) bool {
+	end := len(b) - finderMargin
+	for f.off < end {
+		// A match may start at end-1 (its second byte at end).
+		i := bytes.Index(b[f.off:end+1], []byte{0x30, 0x82})
+		if i < 0 {
+			f.off = end
+			break
+		}
+		i += f.off
+		if n, c := certAt(b, i); n > 0 {
+			f.certs = append(f.certs, Cert{Raw: b[i : i+n : i+n], Cert: c, Offset: int64(i)})
+			f.off = i + n
+			continue
+		}
+		f.off = i + 1
 	}
-	var out []span
-	for _, h := range hits {
-		if h.score == best {
-			out = append(out, h.s)
+	if len(f.certs) == f.nLast {
+		return false
+	}
+	// Lists among the runs of certificates that have ended: the position
+	// after a run's last certificate has been tried (below off).
+	best := -1
+	var hits []listHit
+	for _, h := range listHits(b, f.certs) {
+		if h.s.start+h.s.size < int64(f.off) {
+			hits = append(hits, h)
+			best = max(best, h.score)
 		}
 	}
-	return out
+	if best < 2 {
+		// No list with a module_cert_size word yet: a later one would win.
+		f.nLast = len(f.certs)
+		return false
+	}
+	line, last := bannerScan(b)
+	if !bannerHasBuild(line) || last+bannerMargin > len(b) {
+		// The banner with a build number may come later: read it all.
+		f.nLast = len(f.certs)
+		return false
+	}
+	for _, h := range hits {
+		if h.score == best {
+			f.lists = append(f.lists, h.s)
+		}
+	}
+	f.banner = line
+	return true
 }
 
 // sizeWordAfter checks for the size of b[start:end] as a 64-bit or 32-bit

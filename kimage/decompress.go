@@ -121,7 +121,9 @@ func (w *limitWriter) Write(p []byte) (int, error) {
 }
 
 // copyLimited drains r into w, turning a limit overrun into errOverLimit.
-func copyLimited(w *limitWriter, r io.Reader) error {
+// A non-nil stop is asked after every read whether w holds enough; then
+// copyLimited returns errStopped.
+func copyLimited(w *limitWriter, r io.Reader, stop func([]byte) bool) error {
 	buf := make([]byte, 256<<10)
 	stalls := 0
 	for {
@@ -130,6 +132,9 @@ func copyLimited(w *limitWriter, r io.Reader) error {
 			stalls = 0
 			if _, werr := w.Write(buf[:n]); werr != nil {
 				return werr
+			}
+			if stop != nil && err == nil && stop(w.buf) {
+				return errStopped
 			}
 		} else if err == nil {
 			if stalls++; stalls > 100 {
@@ -145,9 +150,15 @@ func copyLimited(w *limitWriter, r io.Reader) error {
 	}
 }
 
+// errStopped ends a decoder run that its stop function ended.
+var errStopped = errors.New("stopped")
+
 // decodeResult is the output of one decoder run.
 type decodeResult struct {
 	out []byte
+	// stopped is set when the stop function ended decoding: out is a
+	// prefix of the stream's output.
+	stopped bool
 	// partial is set when the decoder failed after producing out: the
 	// stream is damaged or truncated, or followed by data it could not
 	// tell from a continuation.
@@ -159,8 +170,10 @@ type decodeResult struct {
 // 4-byte size trailer, and a stream found by scanning is followed by the
 // rest of the image). The output never exceeds limit bytes: an overrun is
 // reported as errOverLimit. A stream that fails after producing output
-// returns that output with partial set and the error.
-func decode(c codec, src []byte, limit int64) (res decodeResult, err error) {
+// returns that output with partial set and the error. A non-nil stop is
+// called with the output so far as it grows (for xz, zstd, gzip, bzip2 and
+// lzma); when it returns true decoding ends there, with stopped set.
+func decode(c codec, src []byte, limit int64, stop func([]byte) bool) (res decodeResult, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			res, err = decodeResult{}, fmt.Errorf("decoder panic: %v", r)
@@ -174,7 +187,7 @@ func decode(c codec, src []byte, limit int64) (res decodeResult, err error) {
 		}
 		return decodeResult{out: src}, nil
 	case codecXZ, codecZstd:
-		return decodeExact(c, src, limit)
+		return decodeExact(c, src, limit, stop)
 	case codecGzip:
 		w = newLimitWriter(int64(len(src))*4, limit)
 		zr, err := gzip.NewReader(bytes.NewReader(src))
@@ -182,11 +195,11 @@ func decode(c codec, src []byte, limit int64) (res decodeResult, err error) {
 			return decodeResult{}, err
 		}
 		zr.Multistream(false)
-		err = copyLimited(w, zr)
+		err = copyLimited(w, zr, stop)
 		return finish(w, err)
 	case codecBzip2:
 		w = newLimitWriter(int64(len(src))*4, limit)
-		err := copyLimited(w, bzip2.NewReader(bytes.NewReader(src)))
+		err := copyLimited(w, bzip2.NewReader(bytes.NewReader(src)), stop)
 		return finish(w, err)
 	case codecLZMA:
 		w = newLimitWriter(int64(len(src))*4, limit)
@@ -194,7 +207,7 @@ func decode(c codec, src []byte, limit int64) (res decodeResult, err error) {
 		if err != nil {
 			return decodeResult{}, err
 		}
-		err = copyLimited(w, zr)
+		err = copyLimited(w, zr, stop)
 		return finish(w, err)
 	case codecLZ4:
 		return decodeLZ4Legacy(src, limit)
@@ -205,6 +218,9 @@ func decode(c codec, src []byte, limit int64) (res decodeResult, err error) {
 }
 
 func finish(w *limitWriter, err error) (decodeResult, error) {
+	if err == errStopped {
+		return decodeResult{out: w.buf, stopped: true}, nil
+	}
 	if err == errOverLimit {
 		return decodeResult{}, err
 	}
@@ -217,7 +233,7 @@ func finish(w *limitWriter, err error) (decodeResult, error) {
 // decodeExact decodes an xz or zstd stream with the compression package
 // after finding where the stream ends, since that package (rightly, for
 // modules) refuses trailing data.
-func decodeExact(c codec, src []byte, limit int64) (decodeResult, error) {
+func decodeExact(c codec, src []byte, limit int64, stop func([]byte) bool) (decodeResult, error) {
 	var ends []int
 	var f compression.Format
 	if c == codecXZ {
@@ -233,9 +249,16 @@ func decodeExact(c codec, src []byte, limit int64) (decodeResult, error) {
 	}
 	var firstErr error
 	for _, end := range ends {
-		out, err := compression.Decompress(f, src[:end], limit)
+		var out []byte
+		var stopped bool
+		var err error
+		if stop != nil {
+			out, stopped, err = compression.DecompressUntil(f, src[:end], limit, stop)
+		} else {
+			out, err = compression.Decompress(f, src[:end], limit)
+		}
 		if err == nil {
-			return decodeResult{out: out}, nil
+			return decodeResult{out: out, stopped: stopped}, nil
 		}
 		if errors.Is(err, compression.ErrLimit) {
 			return decodeResult{}, errOverLimit

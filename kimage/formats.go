@@ -18,6 +18,11 @@ type kernel struct {
 	kernel  []byte // decompressed kernel
 	version string // bzImage kernel_version string, a fallback banner
 	list    span   // system_certificate_list from ELF symbols, or noSpan
+	// stopped: decompression ended once finder had the certificate
+	// list; kernel is a prefix, and the finder's certificates and lists
+	// stand for a scan of it.
+	stopped bool
+	finder  *certFinder
 }
 
 // Image format names.
@@ -30,12 +35,35 @@ const (
 	fmtRaw     = "raw"
 )
 
-func findKernel(data []byte, limit int64) (*kernel, error) {
+// findKernel finds and decompresses the kernel in data. With a non-nil
+// finder, decompression of a bzImage, EFI zboot or compressed file stops
+// as soon as the finder has the certificate list (kernel.stopped).
+func findKernel(data []byte, limit int64, finder *certFinder) (*kernel, error) {
+	var stop func([]byte) bool
+	if finder != nil {
+		stop = finder.stop
+	}
+	k, err := findKernelUntil(data, limit, stop)
+	if k != nil && k.stopped {
+		k.finder = finder
+	}
+	return k, err
+}
+
+func findKernelUntil(data []byte, limit int64, stop func([]byte) bool) (*kernel, error) {
+	// Where plain() classifies the output, an ELF vmlinux's symbols may
+	// locate the list (elfCertList), which needs its section headers at
+	// the end: no early stop then. (A bzImage's ELF payload is not
+	// searched for symbols.)
+	plainStop := stop
+	if stop != nil {
+		plainStop = func(b []byte) bool { return !bytes.HasPrefix(b, []byte(elf.ELFMAG)) && stop(b) }
+	}
 	switch {
 	case isBzImage(data):
-		return bzImage(data, limit)
+		return bzImage(data, limit, stop)
 	case isZboot(data):
-		return zboot(data, limit)
+		return zboot(data, limit, plainStop)
 	case isARM64Image(data):
 		return plain(data), nil
 	case bytes.HasPrefix(data, []byte(elf.ELFMAG)):
@@ -45,12 +73,12 @@ func findKernel(data []byte, limit int64) (*kernel, error) {
 	}
 	if c := sniffCodec(data); c != codecNone {
 		// A compressed file: Image.gz, vmlinux.gz, ...
-		res, err := decode(c, data, limit)
+		res, err := decode(c, data, limit, plainStop)
 		if err != nil || res.partial {
 			return nil, payloadError("", c, 0, err)
 		}
 		k := plain(res.out)
-		k.wrapper, k.payload = string(c), c
+		k.wrapper, k.payload, k.stopped = string(c), c, res.stopped
 		return k, nil
 	}
 	return scanned(data, fmtRaw, limit)
@@ -115,7 +143,7 @@ func isBzImage(b []byte) bool {
 	return len(b) >= 0x250 && string(b[bzHeaderMagic:bzHeaderMagic+4]) == "HdrS"
 }
 
-func bzImage(data []byte, limit int64) (*kernel, error) {
+func bzImage(data []byte, limit int64, stop func([]byte) bool) (*kernel, error) {
 	setup := int64(data[bzSetupSects])
 	if setup == 0 {
 		setup = 4
@@ -157,11 +185,11 @@ func bzImage(data []byte, limit int64) (*kernel, error) {
 		// (gzip's own ISIZE plays that role).
 		src = payload[:len(payload)-4]
 	}
-	res, err := decode(c, src, limit)
+	res, err := decode(c, src, limit, stop)
 	if err != nil || res.partial {
 		return nil, payloadError(fmtBzImage, c, start, err)
 	}
-	return &kernel{format: fmtBzImage, payload: c, offset: start, kernel: res.out, version: kver, list: noSpan}, nil
+	return &kernel{format: fmtBzImage, payload: c, offset: start, kernel: res.out, version: kver, list: noSpan, stopped: res.stopped}, nil
 }
 
 // EFI zboot (drivers/firmware/efi/libstub/zboot-header.S): "MZ", "zimg",
@@ -171,7 +199,7 @@ func isZboot(b []byte) bool {
 	return len(b) >= 0x40 && b[0] == 'M' && b[1] == 'Z' && string(b[4:8]) == "zimg"
 }
 
-func zboot(data []byte, limit int64) (*kernel, error) {
+func zboot(data []byte, limit int64, stop func([]byte) bool) (*kernel, error) {
 	start := int64(le32(data, 8))
 	n := int64(le32(data, 12))
 	if start+n > int64(len(data)) || n == 0 {
@@ -188,12 +216,12 @@ func zboot(data []byte, limit int64) (*kernel, error) {
 		return nil, &Error{Format: "EFI zboot", Offset: start, Kind: ErrCorrupt,
 			Err: fmt.Errorf("payload of type %q does not start with a known magic", name)}
 	}
-	res, err := decode(c, payload, limit)
+	res, err := decode(c, payload, limit, stop)
 	if err != nil || res.partial {
 		return nil, payloadError("EFI zboot", c, start, err)
 	}
 	k := plain(res.out)
-	k.wrapper, k.payload, k.offset = "EFI zboot", c, start
+	k.wrapper, k.payload, k.offset, k.stopped = "EFI zboot", c, start, res.stopped
 	return k, nil
 }
 
@@ -248,7 +276,7 @@ func scanned(data []byte, format string, limit int64) (*kernel, error) {
 			break
 		}
 		tries++
-		res, err := decode(cd.c, data[cd.off:], min(limit, budget))
+		res, err := decode(cd.c, data[cd.off:], min(limit, budget), nil)
 		if err != nil || res.partial {
 			if firstErr == nil {
 				if err == nil {

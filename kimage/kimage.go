@@ -36,6 +36,17 @@ type Options struct {
 	// MaxSize bounds the size of the decompressed kernel (and of the
 	// input file); zero or less means DefaultMaxSize.
 	MaxSize int64
+	// StopAfterCerts stops decompressing a compressed kernel (bzImage, EFI
+	// zboot, Image.gz; xz, zstd, gzip, bzip2 and lzma payloads) as soon as
+	// the builtin certificate list, located by the size words after it
+	// (locateLists, with a module_cert_size word), and the version banner
+	// with a build number have been read: the list lies about 60% into a
+	// Debian 6.1 amd64 kernel. Certs, ListOffset, ListSize and Version are
+	// then those of the whole kernel; Image.Stopped is set, KernelSize
+	// counts the bytes decompressed and Other holds only the certificates
+	// before the list's end. Without such a list or banner the whole kernel
+	// is decompressed, as without the option.
+	StopAfterCerts bool
 }
 
 // Cert is one certificate found in the kernel.
@@ -75,6 +86,9 @@ type Image struct {
 	ListOffset, ListSize int64
 	// Other holds parseable certificates outside the located list.
 	Other []Cert
+	// Stopped is set when decompression stopped after the certificate
+	// list (Options.StopAfterCerts).
+	Stopped bool
 }
 
 func (o *Options) maxSize() int64 {
@@ -122,7 +136,11 @@ func Parse(data []byte, opt *Options) (*Image, error) {
 		return nil, &Error{Offset: -1, Kind: ErrTooLarge,
 			Err: fmt.Errorf("image is %d bytes, limit %d", len(data), limit)}
 	}
-	k, err := findKernel(data, limit)
+	var finder *certFinder
+	if opt != nil && opt.StopAfterCerts {
+		finder = &certFinder{}
+	}
+	k, err := findKernel(data, limit, finder)
 	if err != nil {
 		return nil, err
 	}
@@ -132,19 +150,25 @@ func Parse(data []byte, opt *Options) (*Image, error) {
 		Payload:       string(k.payload),
 		PayloadOffset: k.offset,
 		KernelSize:    int64(len(k.kernel)),
-		Version:       banner(k.kernel),
 		ListOffset:    -1,
 		ListSize:      -1,
+		Stopped:       k.stopped,
+	}
+	var all []Cert
+	var lists []span
+	if k.stopped {
+		img.Version, all, lists = k.finder.banner, k.finder.certs, k.finder.lists
+	} else {
+		img.Version = banner(k.kernel)
+		all = scanCerts(k.kernel)
+		if k.list.size >= 0 {
+			lists = []span{k.list}
+		} else {
+			lists = locateLists(k.kernel, all)
+		}
 	}
 	if img.Version == "" {
 		img.Version = k.version
-	}
-	all := scanCerts(k.kernel)
-	var lists []span
-	if k.list.size >= 0 {
-		lists = []span{k.list}
-	} else {
-		lists = locateLists(k.kernel, all)
 	}
 	if len(lists) == 0 {
 		img.Certs = all
@@ -190,13 +214,29 @@ func detach(cs []Cert) {
 // number ("# SMP ...") and the one from init/version-timestamp.c that
 // replaces it ("#1 SMP ..."); the one with a build number is preferred.
 func banner(k []byte) string {
+	line, _ := bannerScan(k)
+	return line
+}
+
+// bannerHasBuild reports whether a banner line has a build number ("#1 SMP").
+func bannerHasBuild(line string) bool {
+	j := strings.Index(line, ") #")
+	return j >= 0 && j+3 < len(line) && line[j+3] >= '0' && line[j+3] <= '9'
+}
+
+// bannerScan is banner, also returning the offset of the last "Linux
+// version " it looked at (-1 for none): lines that start before
+// len(k)-bannerMargin are whole in k.
+func bannerScan(k []byte) (string, int) {
 	const pfx = "Linux version "
 	first := ""
+	last := -1
 	for off, n := 0, 0; n < 16; n++ {
 		i := bytes.Index(k[off:], []byte(pfx))
 		if i < 0 {
 			break
 		}
+		last = off + i
 		s := off + i + len(pfx)
 		off = s
 		if s >= len(k) || k[s] < '0' || k[s] > '9' {
@@ -207,14 +247,14 @@ func banner(k []byte) string {
 			e++
 		}
 		line := string(k[s-len(pfx) : e])
-		if j := strings.Index(line, ") #"); j >= 0 && j+3 < len(line) && line[j+3] >= '0' && line[j+3] <= '9' {
-			return line
+		if bannerHasBuild(line) {
+			return line, last
 		}
 		if first == "" {
 			first = line
 		}
 	}
-	return first
+	return first, last
 }
 
 // span is a byte range of the decompressed kernel; size -1 means none.

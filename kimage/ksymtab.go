@@ -31,7 +31,7 @@ func Decompress(data []byte, opt *Options) (*Kernel, error) {
 		return nil, &Error{Offset: -1, Kind: ErrTooLarge,
 			Err: fmt.Errorf("image is %d bytes, limit %d", len(data), limit)}
 	}
-	k, err := findKernel(data, limit)
+	k, err := findKernel(data, limit, nil)
 	if err != nil {
 		return nil, err
 	}

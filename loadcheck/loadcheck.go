@@ -167,8 +167,13 @@ func (b *Base) verify(path string, data []byte) *sigverify.Result {
 // loaded in this simulation and the global taint state (for once-only
 // messages).
 type Kernel struct {
-	T       *target.Kernel
-	base    *Base
+	T    *target.Kernel
+	base *Base
+	// What this simulation loaded: loaded and exports are its own,
+	// mutable entries, over the read-only layers that Clone left (shared
+	// with the clones). A false in loaded or a nil in exports is a module
+	// or symbol removed by Unload.
+	layers  *layer
 	loaded  map[string]bool
 	exports map[string]*export
 	// global taint letters set so far
@@ -179,6 +184,17 @@ type Kernel struct {
 	lockdepOff bool
 }
 
+// layer is a read-only set of loads that several simulated kernels share.
+type layer struct {
+	parent  *layer
+	depth   int
+	loaded  map[string]bool
+	exports map[string]*export
+}
+
+// maxLayers bounds the layers a lookup walks: deeper stacks are merged.
+const maxLayers = 32
+
 // Fresh returns a freshly booted kernel.
 func (b *Base) Fresh() *Kernel {
 	return &Kernel{T: b.T, base: b, loaded: map[string]bool{}, exports: map[string]*export{}, taints: map[byte]bool{}, onceVer: map[string]bool{}}
@@ -186,17 +202,26 @@ func (b *Base) Fresh() *Kernel {
 
 // Clone returns a copy of the simulated kernel that can go on
 // independently (the state after a chain of loads, reused by several
-// modules with the same dependencies).
+// modules with the same dependencies). It takes time independent of the
+// number of loads: k's own loads become a layer shared by both. Clone
+// changes how k holds its state (not the state), so concurrent Clones of
+// one Kernel are safe only when k has loaded nothing since it was itself
+// made by Clone or Fresh (as a kept chain state).
 func (k *Kernel) Clone() *Kernel {
-	n := &Kernel{T: k.T, base: k.base, onceE: k.onceE, lockdepOff: k.lockdepOff,
-		loaded: make(map[string]bool, len(k.loaded)), exports: make(map[string]*export, len(k.exports)),
+	if len(k.loaded)+len(k.exports) > 0 {
+		l := &layer{parent: k.layers, loaded: k.loaded, exports: k.exports}
+		if k.layers != nil {
+			l.depth = k.layers.depth + 1
+		}
+		if l.depth >= maxLayers {
+			l = l.flatten()
+		}
+		k.layers = l
+		k.loaded, k.exports = map[string]bool{}, map[string]*export{}
+	}
+	n := &Kernel{T: k.T, base: k.base, layers: k.layers, onceE: k.onceE, lockdepOff: k.lockdepOff,
+		loaded: map[string]bool{}, exports: map[string]*export{},
 		taints: make(map[byte]bool, len(k.taints)), onceVer: make(map[string]bool, len(k.onceVer))}
-	for x, v := range k.loaded {
-		n.loaded[x] = v
-	}
-	for x, v := range k.exports {
-		n.exports[x] = v
-	}
 	for x, v := range k.taints {
 		n.taints[x] = v
 	}
@@ -206,25 +231,60 @@ func (k *Kernel) Clone() *Kernel {
 	return n
 }
 
-// Size is the number of exports the simulation added (a measure of what
-// Clone copies).
+// flatten merges a stack of layers into one.
+func (l *layer) flatten() *layer {
+	var stack []*layer
+	for ; l != nil; l = l.parent {
+		stack = append(stack, l)
+	}
+	m := &layer{loaded: map[string]bool{}, exports: map[string]*export{}}
+	for i := len(stack) - 1; i >= 0; i-- {
+		for x, v := range stack[i].loaded {
+			m.loaded[x] = v
+		}
+		for x, v := range stack[i].exports {
+			m.exports[x] = v
+		}
+	}
+	return m
+}
+
+// Size is the number of entries the simulation added since it was made by
+// Fresh or Clone (what a Clone of it turns into a new shared layer).
 func (k *Kernel) Size() int { return len(k.exports) + len(k.loaded) }
 
 // NewKernel is NewBase(t).Fresh().
 func NewKernel(t *target.Kernel) *Kernel { return NewBase(t).Fresh() }
 
+// export finds a symbol in the simulation's loads, newest first, then in
+// the boot state.
 func (k *Kernel) export(name string) *export {
-	if e, ok := k.exports[name]; ok {
+	e, ok := k.exports[name]
+	for l := k.layers; !ok && l != nil; l = l.parent {
+		e, ok = l.exports[name]
+	}
+	if ok && e != nil {
 		return e
 	}
 	return k.base.exports[name]
+}
+
+// loadedHere reports whether the simulation itself loaded module n
+// (normalized), not counting the boot state.
+func (k *Kernel) loadedHere(n string) bool {
+	v, ok := k.loaded[n]
+	for l := k.layers; !ok && l != nil; l = l.parent {
+		v, ok = l.loaded[n]
+	}
+	return v
 }
 
 func normalize(n string) string { return strings.ReplaceAll(n, "-", "_") }
 
 // Loaded reports whether a module of that name is loaded.
 func (k *Kernel) Loaded(name string) bool {
-	return k.loaded[normalize(name)] || k.base.loaded[normalize(name)]
+	n := normalize(name)
+	return k.loadedHere(n) || k.base.loaded[n]
 }
 
 // MarkLoaded records a successful load: the module's exports become
@@ -777,16 +837,22 @@ func (c *run) checkExportCRCs() *Result {
 
 // checkDuplicateExports mirrors verify_exported_symbols().
 func (c *run) checkDuplicateExports() *Result {
+	// Most modules export nothing: every export table section is named
+	// __ksymtab*, and without one there is nothing to read.
+	hasTable := false
+	for i := range c.m.ELF.Sections {
+		if strings.HasPrefix(c.m.ELF.Sections[i].Name, "__ksymtab") {
+			hasTable = true
+			break
+		}
+	}
+	if !hasTable {
+		return nil
+	}
 	exps, err := c.m.Exports()
 	if err != nil {
 		c.note("could not read the module's exports: %v", err)
 		return nil
-	}
-	crcs := map[string]uint64{}
-	if ks, err := c.m.KmodExports(); err == nil {
-		for _, e := range ks {
-			crcs[e.Name] = e.CRC
-		}
 	}
 	// verify_exported_symbols walks __ksymtab, then __ksymtab_gpl, each in
 	// table order.

@@ -35,11 +35,26 @@ func (k *Kernel) CheckBytesArgs(path string, data []byte, args string) *Result {
 // are free again. Taints stay, as in the kernel.
 func (k *Kernel) Unload(name string) {
 	n := normalize(name)
-	delete(k.loaded, n)
-	for s, e := range k.exports {
-		if normalize(e.owner) == n {
-			delete(k.exports, s)
+	if k.loadedHere(n) {
+		k.loaded[n] = false
+	}
+	// Every symbol of the simulation's loads that n exports, as lookups
+	// see them (a layer's entry hides its parents').
+	seen := map[string]bool{}
+	visit := func(m map[string]*export) {
+		for s, e := range m {
+			if seen[s] {
+				continue
+			}
+			seen[s] = true
+			if e != nil && normalize(e.owner) == n {
+				k.exports[s] = nil
+			}
 		}
+	}
+	visit(k.exports)
+	for l := k.layers; l != nil; l = l.parent {
+		visit(l.exports)
 	}
 }
 

@@ -3,15 +3,17 @@ package loadcheck
 import (
 	"debug/elf"
 	"fmt"
+
+	"github.com/kmodscope/kmodscope/elfx"
 )
 
 // x86_64 relocation types apply_relocate_add() accepts
 // (arch/x86/kernel/module.c): NONE, 64, PC32, PLT32, 32, 32S, PC64.
-var x86Relocs = map[uint32]bool{0: true, 1: true, 2: true, 4: true, 10: true, 11: true, 24: true}
+var x86Relocs = relocSet{0: true, 1: true, 2: true, 4: true, 10: true, 11: true, 24: true}
 
 // arm64 relocation types apply_relocate_add() accepts
 // (arch/arm64/kernel/module.c).
-var arm64Relocs = map[uint32]bool{
+var arm64Relocs = relocSet{
 	0: true, 256: true, 257: true, 258: true, 259: true, 260: true, 261: true, 262: true,
 	263: true, 264: true, 265: true, 266: true, 267: true, 268: true, 269: true,
 	270: true, 271: true, 272: true, 287: true, 288: true, 289: true, 290: true, 291: true, 292: true, 293: true,
@@ -24,8 +26,8 @@ var arm64Relocs = map[uint32]bool{
 // families. R_390_COPY, GLOB_DAT, JMP_SLOT and RELATIVE (shared-object
 // relocations) are refused without a message (s390Silent); every other
 // type prints "module %s: unknown relocation: %u".
-var s390Relocs = func() map[uint32]bool {
-	m := map[uint32]bool{}
+var s390Relocs = func() relocSet {
+	m := relocSet{}
 	for _, r := range []elf.R_390{
 		elf.R_390_NONE, elf.R_390_8, elf.R_390_12, elf.R_390_16, elf.R_390_20, elf.R_390_32, elf.R_390_64,
 		elf.R_390_PC16, elf.R_390_PC16DBL, elf.R_390_PC32DBL, elf.R_390_PC32, elf.R_390_PC64,
@@ -51,7 +53,7 @@ var s390Silent = map[uint32]bool{
 // handle stop the load. x86_64, arm64 and s390x are modelled.
 func (c *run) checkRelocations() *Result {
 	f := c.m.ELF
-	var known map[uint32]bool
+	var known relocSet
 	switch f.Machine {
 	case elf.EM_X86_64:
 		known = x86Relocs
@@ -81,30 +83,82 @@ func (c *run) checkRelocations() *Result {
 			c.msg("module %s: REL relocation unsupported", c.mod)
 			return c.fail(CheckRelocation, "ENOEXEC", hint)
 		case elf.SHT_RELA:
-			rs, err := f.Relocs(s)
+			typ, bad, err := firstUnknownRela(f, s, known)
 			if err != nil {
 				c.note("relocation section %s: %v", s.Name, err)
 				continue
 			}
-			for _, r := range rs {
-				if known[r.Type] {
-					continue
-				}
+			if bad {
 				switch {
 				case f.Machine == elf.EM_X86_64:
-					c.msg("module: %s: Unknown rela relocation: %d", c.mod, r.Type)
+					c.msg("module: %s: Unknown rela relocation: %d", c.mod, typ)
 				case f.Machine == elf.EM_S390:
-					if !s390Silent[r.Type] {
-						c.msg("module %s: unknown relocation: %d", c.mod, r.Type)
+					if !s390Silent[typ] {
+						c.msg("module %s: unknown relocation: %d", c.mod, typ)
 					}
 				case c.t.AtLeast(6, 4):
-					c.msg("Modules: module %s: unsupported RELA relocation: %d", c.mod, r.Type)
+					c.msg("Modules: module %s: unsupported RELA relocation: %d", c.mod, typ)
 				default:
-					c.msg("module %s: unsupported RELA relocation: %d", c.mod, r.Type)
+					c.msg("module %s: unsupported RELA relocation: %d", c.mod, typ)
 				}
-				return c.fail(CheckRelocation, "ENOEXEC", fmt.Sprintf("%s (type %d in %s)", hint, r.Type, s.Name))
+				return c.fail(CheckRelocation, "ENOEXEC", fmt.Sprintf("%s (type %d in %s)", hint, typ, s.Name))
 			}
 		}
 	}
 	return nil
+}
+
+// relocSet is a set of relocation types.
+type relocSet map[uint32]bool
+
+// firstUnknownRela returns the type of the first entry of the SHT_RELA
+// section s whose type is not in known, as f.Relocs(s) would decode it
+// (without decoding the rest: a module has tens of thousands of
+// relocations). Its errors are f.Relocs's.
+func firstUnknownRela(f *elfx.File, s *elfx.Section, known relocSet) (uint32, bool, error) {
+	ent := uint64(12)
+	if f.Is64() {
+		ent = 24
+	}
+	raw, err := f.SectionData(s)
+	if err != nil || s.Size%ent != 0 || uint64(len(raw)) != s.Size || f.Is64() && f.Machine == elf.EM_MIPS {
+		rs, err := f.Relocs(s)
+		if err != nil {
+			return 0, false, err
+		}
+		for _, r := range rs {
+			if !known[r.Type] {
+				return r.Type, true, nil
+			}
+		}
+		return 0, false, nil
+	}
+	bo := f.ByteOrder
+	// The types seen so far, all known (a module uses a handful).
+	var last [4]uint32
+	nl := 0
+next:
+	for off := uint64(0); off < s.Size; off += ent {
+		var t uint32
+		if ent == 24 {
+			t = uint32(bo.Uint64(raw[off+8:]))
+		} else {
+			t = bo.Uint32(raw[off+4:]) & 0xff
+		}
+		for _, k := range last[:nl] {
+			if k == t {
+				continue next
+			}
+		}
+		if !known[t] {
+			return t, true, nil
+		}
+		if nl < len(last) {
+			last[nl] = t
+			nl++
+		} else {
+			last[off/ent%4] = t
+		}
+	}
+	return 0, false, nil
 }

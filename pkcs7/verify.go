@@ -202,6 +202,9 @@ func verifyDigest(cert *x509.Certificate, kind sigKind, h crypto.Hash, digest, s
 		if kind != kindRSA {
 			return &VerifyError{Errno: EKEYREJECTED, Msg: "signature algorithm does not match the RSA key"}
 		}
+		if rsaQuickAccept(pub, h, digest, sig) {
+			return nil
+		}
 		if err := rsa.VerifyPKCS1v15(pub, h, digest, sig); err != nil {
 			return &VerifyError{Errno: EKEYREJECTED, Msg: "RSA signature verification failed", Err: err}
 		}

@@ -8,7 +8,9 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 
+	"github.com/kmodscope/kmodscope/compression"
 	"github.com/kmodscope/kmodscope/depmod"
 	"github.com/kmodscope/kmodscope/ko"
 	"github.com/kmodscope/kmodscope/modindex"
@@ -34,9 +36,20 @@ type Analysis struct {
 	Log string
 	// Failed is set when depmod stopped with a fatal error or cycles.
 	Failed error
+	// Modules is the number of modules depmod indexed; Read and Cached
+	// count the module files it read and those whose facts came from its
+	// cache (AnalyzeOptions.CacheVersion).
+	Modules, Read, Cached int
+	// CompleteRead and CompleteCached count the same for Complete.
+	CompleteRead, CompleteCached int
 
 	byPair map[[2]string]*Edge
 	out    map[string][]*Edge
+
+	dirname, cacheVersion string
+	maxSize               int64
+	facts                 *depmod.Facts // loaded by the first Complete that needs files
+	factsTried            bool
 }
 
 // AnalyzeOptions select the tree and depmod's symbol sources.
@@ -47,6 +60,13 @@ type AnalyzeOptions struct {
 	ErrSyms          bool   // -e
 	ConfigPaths      []string
 	MaxSize          int64
+	// CacheVersion, when set, lets the analysis take the facts of
+	// unchanged modules from the cache `kmodscope depmod` keeps next to the
+	// indexes (depmod.CacheName), if that kmodscope version wrote it with
+	// the same MaxSize. The cache is only read; modules that changed since,
+	// or that it lacks, are read from their files. The answers are those
+	// of an analysis without it.
+	CacheVersion string
 }
 
 // needsWriter keeps the `PATH needs "SYM": OWNER` lines of depmod -v -n
@@ -112,10 +132,15 @@ func (a *Analysis) addEdge(from, to, sym string) {
 // Analyze runs kmodscope's depmod over the tree as `depmod -n -v [-e -E|-F]`
 // and collects its dependency reasons. Nothing is written.
 func Analyze(o AnalyzeOptions) (*Analysis, error) {
-	a := &Analysis{Paths: map[string]string{}, byPair: map[[2]string]*Edge{}, out: map[string][]*Edge{}}
+	if o.MaxSize <= 0 {
+		// What `kmodscope depmod` uses, and records in its cache.
+		o.MaxSize = compression.DefaultLimit
+	}
+	a := &Analysis{Paths: map[string]string{}, byPair: map[[2]string]*Edge{}, out: map[string][]*Edge{},
+		dirname: o.BaseDir + "/lib/modules/" + o.Release, cacheVersion: o.CacheVersion, maxSize: o.MaxSize}
 	var stderr bytes.Buffer
 	nw := &needsWriter{a: a}
-	_, err := depmod.Run(&depmod.Options{
+	res, err := depmod.Run(&depmod.Options{
 		BaseDir:     o.BaseDir,
 		Release:     o.Release,
 		Symvers:     o.Symvers,
@@ -125,9 +150,14 @@ func Analyze(o AnalyzeOptions) (*Analysis, error) {
 		DryRun:      true,
 		Verbose:     1,
 		MaxSize:     o.MaxSize,
+		Cache:       o.CacheVersion != "", // read-only in a dry run
+		Version:     o.CacheVersion,
 		Stdout:      nw,
 		Stderr:      &stderr,
 	})
+	if res != nil {
+		a.Modules, a.Read, a.Cached = res.Modules, res.Read, res.Cached
+	}
 	if len(nw.part) > 0 {
 		a.needsLine(string(nw.part))
 	}
@@ -292,6 +322,8 @@ type facts struct {
 	err     error
 }
 
+// readFacts reads a module file as depmod does: an open error is the
+// module's error, a symbol table it cannot read gives no imports.
 func readFacts(path string, maxSize int64) *facts {
 	f := &facts{exports: map[string]bool{}}
 	km, err := ko.Open(path, &ko.Options{MaxSize: maxSize})
@@ -300,11 +332,7 @@ func readFacts(path string, maxSize int64) *facts {
 		return f
 	}
 	defer km.Close()
-	im, err := km.Imports()
-	if err != nil {
-		f.err = err
-		return f
-	}
+	im, _ := km.Imports()
 	for _, i := range im {
 		f.imports = append(f.imports, i.Name)
 	}
@@ -313,6 +341,26 @@ func readFacts(path string, maxSize int64) *facts {
 		f.exports[e.Name] = true
 	}
 	return f
+}
+
+// cachedFacts returns a module's facts from depmod's cache when the
+// analysis may use it and the entry is fresh.
+func (a *Analysis) cachedFacts(path string) (*facts, bool) {
+	if a.facts == nil {
+		return nil, false
+	}
+	m, ok := a.facts.Module(path)
+	if !ok {
+		return nil, false
+	}
+	f := &facts{exports: make(map[string]bool, len(m.Exports)), err: m.Err}
+	for _, i := range m.Imports {
+		f.imports = append(f.imports, i.Name)
+	}
+	for _, e := range m.Exports {
+		f.exports[e.Name] = true
+	}
+	return f, true
 }
 
 // Complete replaces the symbols of the edges leaving the named modules
@@ -340,6 +388,11 @@ func (a *Analysis) Complete(names []string, owner func(sym string) (string, bool
 	}
 	sort.Strings(paths)
 	got := make([]*facts, len(paths))
+	if len(paths) > 0 && a.cacheVersion != "" && !a.factsTried {
+		a.factsTried = true
+		a.facts, _ = depmod.LoadFacts(a.dirname, a.cacheVersion, a.maxSize) // none: read the files
+	}
+	var cached atomic.Int64
 	if jobs < 1 {
 		jobs = runtime.GOMAXPROCS(0)
 	}
@@ -350,6 +403,11 @@ func (a *Analysis) Complete(names []string, owner func(sym string) (string, bool
 		go func() {
 			defer wg.Done()
 			for i := range next {
+				if f, ok := a.cachedFacts(paths[i]); ok {
+					got[i] = f
+					cached.Add(1)
+					continue
+				}
 				got[i] = readFacts(paths[i], maxSize)
 			}
 		}()
@@ -359,6 +417,8 @@ func (a *Analysis) Complete(names []string, owner func(sym string) (string, bool
 	}
 	close(next)
 	wg.Wait()
+	a.CompleteCached += int(cached.Load())
+	a.CompleteRead += len(paths) - int(cached.Load())
 	byPath := map[string]*facts{}
 	for i, p := range paths {
 		if got[i].err != nil {

@@ -155,6 +155,23 @@ func BuildGraph(r *Resolver, a *Analysis, roots []*Module, all, reduce bool) *Gr
 	return g
 }
 
+// Recount sets the symbol counts of the hard edges from a (after
+// Analysis.Complete filled in every symbol) and, with reduce, applies the
+// transitive reduction: the graph BuildGraph(r, a, roots, all, reduce)
+// would return now, without walking the tree again.
+func (g *Graph) Recount(a *Analysis, reduce bool) {
+	for _, e := range g.Edges {
+		if e.Kind == EdgeHard {
+			if d := a.Edge(e.From, e.To); d != nil {
+				e.Symbols = len(d.Symbols)
+			}
+		}
+	}
+	if reduce {
+		g.Edges = transitiveReduction(g.Edges) // keeps the order
+	}
+}
+
 // transitiveReduction removes each hard edge u->v for which v is reachable
 // from u through another hard path. Other edges are kept.
 func transitiveReduction(edges []*GraphEdge) []*GraphEdge {

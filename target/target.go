@@ -355,7 +355,9 @@ func (k *Kernel) loadImage(base string, o Options) {
 			continue
 		}
 		var err error
-		img, k.ImageCached, err = kimage.OpenCached(p, nil, kimage.CacheDir())
+		// Only the certificates and the banner are needed: without a
+		// cache entry, decompression stops once they have been read.
+		img, k.ImageCached, err = kimage.OpenCached(p, &kimage.Options{StopAfterCerts: true}, kimage.CacheDir())
 		imgPath = p
 		if err != nil && img == nil {
 			k.Found["image"] = fmt.Sprintf("%s: %v", p, err)

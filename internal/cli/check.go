@@ -1,9 +1,13 @@
 package cli
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"sort"
 	"strings"
 	"sync"
@@ -157,6 +161,15 @@ func runCheck(s *IO, args []string) int {
 	if done, code := parseFlags(fs, s, "check", args, ExitUsage); done {
 		return code
 	}
+	if f := os.Getenv("KMODSCOPE_CHECK_CPUPROFILE"); f != "" {
+		// Undocumented, for bench/check-tree.sh and profiling: a CPU
+		// profile of this run.
+		if pf, err := os.Create(f); err == nil {
+			if pprof.StartCPUProfile(pf) == nil {
+				defer func() { pprof.StopCPUProfile(); pf.Close() }()
+			}
+		}
+	}
 	if fs.NArg() == 0 {
 		s.errorf("check", "need at least one MODULE (see 'kmodscope check --help')")
 		return ExitUsage
@@ -253,15 +266,48 @@ func runCheck(s *IO, args []string) int {
 	ch := &checker{base: base, t: tk, opt: &ko.Options{MaxSize: o.maxSize}, cache: map[string]*depEntry{}, preload: preload,
 		args: strings.Join(o.params, " "), hasArgs: len(o.params) > 0}
 	code := ExitOK
+	// With --json the document is written as it goes: its head, then each
+	// result as its worker encoded it (encoding in parallel, and holding
+	// no finished results), then its tail; the bytes are those of
+	// s.json(doc) with every result in doc.Results.
+	if o.json {
+		head, err := jsonIndented(doc, "")
+		if err != nil {
+			s.errorf("check", "encoding JSON: %v", err)
+			return ExitError
+		}
+		// head ends in `"results": []` and a newline.
+		i := bytes.LastIndex(head, []byte("[]"))
+		s.Out.Write(head[:i+1])
+	}
+	first := true
 	runOrdered(s, "check", fs.Args(), func(arg string, out *jobOut) {
 		res := ch.checkArg(arg, o.withDeps)
-		out.result = res
 		if !o.json {
+			out.result = checkDone{res: res}
 			writeCheckText(&out.sb, res)
+			return
 		}
+		enc, err := jsonIndented(res, "    ")
+		out.result = checkDone{res: res, json: enc, err: err}
 	}, func(out *jobOut) {
-		res := out.result.(checkResult)
-		doc.Results = append(doc.Results, res)
+		d := out.result.(checkDone)
+		res := d.res
+		if o.json {
+			if d.err != nil {
+				// Not expected (plain data); never a partial document.
+				msg := "encoding JSON: " + d.err.Error()
+				res = checkResult{File: res.File, Error: &msg, Messages: []string{}, Parameters: []checkParam{}}
+				d.json, _ = jsonIndented(res, "    ")
+			}
+			if first {
+				s.Out.WriteString("\n    ")
+			} else {
+				s.Out.WriteString(",\n    ")
+			}
+			first = false
+			s.Out.Write(bytes.TrimSuffix(d.json, []byte("\n")))
+		}
 		switch {
 		case res.Error != nil:
 			code = ExitError
@@ -270,9 +316,34 @@ func runCheck(s *IO, args []string) int {
 		}
 	})
 	if o.json {
-		s.json(doc)
+		if first {
+			s.Out.WriteString("]\n}\n")
+		} else {
+			s.Out.WriteString("\n  ]\n}\n")
+		}
 	}
 	return code
+}
+
+// checkDone is one checked argument: its result and, with --json, the
+// result encoded at the depth of an element of "results".
+type checkDone struct {
+	res  checkResult
+	json []byte
+	err  error
+}
+
+// jsonIndented encodes v as s.json does, each line after the first
+// prefixed with prefix.
+func jsonIndented(v any, prefix string) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetIndent(prefix, "  ")
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
 }
 
 type checker struct {
@@ -366,20 +437,31 @@ type depEntry struct {
 	once sync.Once
 	m    *ko.Module
 	err  error
+	// deps is modDepends of m, once.
+	depsOnce sync.Once
+	deps     []string
+	depsOK   bool
 }
 
-// module opens (and, for tree modules, keeps) a module file.
-func (ch *checker) module(path string, keep bool) (*ko.Module, error) {
-	if !keep {
-		return ko.Open(path, ch.opt)
-	}
+// entry returns the cache entry of a tree module.
+func (ch *checker) entry(path string) *depEntry {
 	ch.mu.Lock()
+	defer ch.mu.Unlock()
 	e := ch.cache[path]
 	if e == nil {
 		e = &depEntry{}
 		ch.cache[path] = e
 	}
-	ch.mu.Unlock()
+	return e
+}
+
+// module opens (and, for tree modules, keeps) a module file.
+func (ch *checker) module(path string, keep bool) (*ko.Module, error) {
+	if !keep {
+		m, _, err := ch.moduleOnce(path)
+		return m, err
+	}
+	e := ch.entry(path)
 	e.once.Do(func() {
 		m, err := ko.Open(path, ch.opt)
 		if err == nil {
@@ -389,6 +471,68 @@ func (ch *checker) module(path string, keep bool) (*ko.Module, error) {
 		e.m, e.err = m, err
 	})
 	return e.m, e.err
+}
+
+// moduleBufs holds read buffers for the modules checked once: a tree-wide
+// run reads hundreds of megabytes, which would otherwise each be fresh
+// memory until the next collection.
+var moduleBufs sync.Pool // of *[]byte
+
+// maxPooledModule bounds the files read into a pooled buffer.
+const maxPooledModule = 64 << 20
+
+// moduleOnce opens a module checked once (not kept): a plain ELF file that
+// kmodscope's reader accepts is read whole into a pooled buffer, which
+// release returns once nothing refers to the module (every verdict copies
+// what it keeps). Anything else (compressed, damaged, large) goes through
+// ko.Open, for its own reading and errors.
+func (ch *checker) moduleOnce(path string) (m *ko.Module, release func(), err error) {
+	release = func() {}
+	if data, bp := readPooled(path); data != nil {
+		if compression.Sniff(data) == compression.None {
+			if m, err := ko.New(data); err == nil {
+				m.Path = path
+				return m, func() { moduleBufs.Put(bp) }, nil
+			}
+		}
+		moduleBufs.Put(bp)
+	}
+	m, err = ko.Open(path, ch.opt)
+	return m, release, err
+}
+
+// readPooled reads a regular file of at most maxPooledModule bytes into a
+// pooled buffer; nil when it cannot (the caller then reads it otherwise).
+func readPooled(path string) ([]byte, *[]byte) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil || !st.Mode().IsRegular() || st.Size() < 6 || st.Size() > maxPooledModule {
+		return nil, nil
+	}
+	bp, _ := moduleBufs.Get().(*[]byte)
+	if bp == nil {
+		bp = new([]byte)
+	}
+	n := int(st.Size())
+	if cap(*bp) < n {
+		*bp = make([]byte, n, n+n/4)
+	}
+	buf := (*bp)[:n]
+	// One more byte than the size: a file that grew is read by ko.Open.
+	if m, err := io.ReadFull(f, buf); err != nil || m != n {
+		moduleBufs.Put(bp)
+		return nil, nil
+	}
+	var one [1]byte
+	if k, _ := f.Read(one[:]); k != 0 {
+		moduleBufs.Put(bp)
+		return nil, nil
+	}
+	return buf, bp
 }
 
 // resolve turns an argument into a file: a path, or a module name in the
@@ -411,15 +555,26 @@ func (ch *checker) resolve(arg string) (string, error) {
 func (ch *checker) depOrder(m *ko.Module, k *loadcheck.Kernel) ([]string, []string) {
 	var order, missing []string
 	seen := map[string]bool{}
-	var visit func(m *ko.Module, depth int)
-	visit = func(m *ko.Module, depth int) {
-		kv, err := m.Modinfo()
-		if err != nil || depth > 64 {
+	var visit func(m *ko.Module, e *depEntry, depth int)
+	visit = func(m *ko.Module, e *depEntry, depth int) {
+		if depth > 64 {
 			return
 		}
-		deps, _ := ko.Get(kv, "depends")
-		for _, d := range strings.Split(deps, ",") {
-			d = strings.ReplaceAll(strings.TrimSpace(d), "-", "_")
+		var names []string
+		if e != nil {
+			// A tree module's dependencies, read once.
+			e.depsOnce.Do(func() { e.deps, e.depsOK = modDepends(m) })
+			if !e.depsOK {
+				return
+			}
+			names = e.deps
+		} else {
+			var ok bool
+			if names, ok = modDepends(m); !ok {
+				return
+			}
+		}
+		for _, d := range names {
 			if d == "" || seen[d] {
 				continue
 			}
@@ -432,17 +587,33 @@ func (ch *checker) depOrder(m *ko.Module, k *loadcheck.Kernel) ([]string, []stri
 				missing = append(missing, d)
 				continue
 			}
+			de := ch.entry(p)
 			dm, err := ch.module(p, true)
 			if err != nil {
 				missing = append(missing, d)
 				continue
 			}
-			visit(dm, depth+1)
+			visit(dm, de, depth+1)
 			order = append(order, p)
 		}
 	}
-	visit(m, 0)
+	visit(m, nil, 0)
 	return order, missing
+}
+
+// modDepends returns the module names in m's .modinfo depends= (normalized,
+// in order; empty entries kept); false when .modinfo cannot be read.
+func modDepends(m *ko.Module) ([]string, bool) {
+	kv, err := m.Modinfo()
+	if err != nil {
+		return nil, false
+	}
+	deps, _ := ko.Get(kv, "depends")
+	var out []string
+	for _, d := range strings.Split(deps, ",") {
+		out = append(out, strings.ReplaceAll(strings.TrimSpace(d), "-", "_"))
+	}
+	return out, true
 }
 
 func (ch *checker) checkArg(arg string, withDeps bool) checkResult {
@@ -454,7 +625,8 @@ func (ch *checker) checkArg(arg string, withDeps bool) checkResult {
 	if err != nil {
 		return fail(err)
 	}
-	m, err := ch.module(path, false)
+	m, release, err := ch.moduleOnce(path)
+	defer release()
 	if err != nil {
 		// The kernel judges the raw bytes, which kmodscope's reader
 		// refused: give the kernel's verdict on them.

@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"strings"
 
+	"github.com/kmodscope/kmodscope/depmod"
 	"github.com/kmodscope/kmodscope/resolve"
 )
 
@@ -35,7 +36,10 @@ Every argument is a name or alias (modprobe -a); "modprobe: FATAL:" messages
 become "kmodscope resolve: FATAL:" (WARNING with several names or -a).
 --why prints the chain of direct dependencies from A to B and the symbols of
 each edge; --report runs depmod -e on the tree and groups its warnings;
---graph draws the dependency graph (svg needs Graphviz's dot).
+--graph draws the dependency graph (svg needs Graphviz's dot). --why and
+--graph take the facts of unchanged modules from the cache kmodscope depmod
+keeps next to the indexes (modules.kmodscope-cache) and read the others
+(--no-cache: read every module).
 Exit status: 0 on success, 1 if a name was not found or an input could not be
 read, 2 on usage errors, 3 for --report when depmod found unknown symbols,
 version mismatches or cycles.
@@ -57,6 +61,7 @@ type resolveOptions struct {
 	graph            string
 	reduce           bool
 	maxSize          int64
+	noCache          bool
 }
 
 type resolveDoc struct {
@@ -107,6 +112,7 @@ func runResolve(s *IO, args []string) int {
 	fs.StringVar(&o.graph, "graph", "", "draw the dependency graph as `FORMAT` dot, svg or json")
 	fs.BoolVar(&o.reduce, "reduce", false, "with --graph: transitive reduction of the hard edges")
 	fs.Int64Var(&o.maxSize, "max-size", 0, "refuse compressed modules that expand beyond this many bytes (0: default)")
+	fs.BoolVar(&o.noCache, "no-cache", false, "with --why and --graph: read every module instead of taking unchanged modules' facts from "+depmod.CacheName)
 	for _, n := range []string{"dirname", "kversion"} {
 		fs.Lookup(n).Hidden = true
 	}
@@ -274,7 +280,14 @@ func analyze(s *IO, o *resolveOptions, errSyms bool) (*resolve.Analysis, bool) {
 	if base != "" {
 		base = absPath(base)
 	}
-	a, err := resolve.Analyze(resolve.AnalyzeOptions{BaseDir: base, Release: release, Symvers: o.symvers, SystemMap: o.sysmap, ErrSyms: errSyms, MaxSize: o.maxSize})
+	ao := resolve.AnalyzeOptions{BaseDir: base, Release: release, Symvers: o.symvers, SystemMap: o.sysmap, ErrSyms: errSyms, MaxSize: o.maxSize}
+	if !o.report && !o.noCache {
+		// --why and --graph take unchanged modules' facts from the
+		// cache of `kmodscope depmod` (this version's); --report keeps
+		// depmod's messages free of the cache's own warnings.
+		ao.CacheVersion = Version
+	}
+	a, err := resolve.Analyze(ao)
 	if err != nil {
 		s.errorf("resolve", "%v", err)
 		return nil, false
@@ -435,7 +448,7 @@ func runResolveGraph(s *IO, o *resolveOptions, r *resolve.Resolver, names []stri
 		s.errorf("resolve", "%v", err)
 		return ExitError
 	}
-	g = resolve.BuildGraph(r, an, roots, o.all, o.reduce)
+	g.Recount(an, o.reduce)
 	switch o.graph {
 	case "json":
 		s.json(resolveGraphDoc{Schema: "kmodscope.resolve/v1", Dirname: r.Dirname(), Graph: g})

@@ -61,6 +61,20 @@ func TestResolveCLI(t *testing.T) {
 	if code != 0 || !strings.Contains(out, `"ums_realtek" -> "usb_storage" [label="`) {
 		t.Errorf("--graph dot: exit %d\n%s", code, out)
 	}
+	// After `kmodscope depmod` (which keeps its cache next to the
+	// indexes), --why and --graph answer the same with the cache as
+	// without it.
+	var dout, derr bytes.Buffer
+	if code := Main([]string{"depmod", "-b", root, rel}, nil, &dout, &derr); code != 0 || !fileExistsCLI(dir+"/"+depmod.CacheName) {
+		t.Fatalf("depmod: exit %d %s", code, derr.String())
+	}
+	for _, q := range [][]string{{"--why", "ums-realtek", "usb-storage"}, {"--json", "--why", "ums_realtek", "usb_storage"}, {"--graph", "json", "--all"}, {"--graph", "dot", "--reduce", "ums-realtek"}} {
+		cached, e1, c1 := runResolveCLI(append(base, q...)...)
+		cold, e2, c2 := runResolveCLI(append(append(base, "--no-cache"), q...)...)
+		if c1 != 0 || cached != cold || e1 != e2 || c1 != c2 || cached == "" {
+			t.Errorf("%q: with the cache exit %d %q %q, without exit %d %q %q", q, c1, cached, e1, c2, cold, e2)
+		}
+	}
 	t.Setenv("PATH", "/nonexistent")
 	_, errs, code = runResolveCLI(append(base, "--graph", "svg", "crc7")...)
 	if code != 1 || !strings.Contains(errs, "not installed") {
@@ -81,3 +95,5 @@ func TestResolveCLI(t *testing.T) {
 		t.Errorf("malformed index: exit %d %q", code, errs)
 	}
 }
+
+func fileExistsCLI(p string) bool { _, err := os.Stat(p); return err == nil }
