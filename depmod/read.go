@@ -37,9 +37,9 @@ var readHook func(path string)
 
 func (r *run) readFiles(todo []*mod) {
 	jobs := r.jobs()
-	// Largest files first, so the workers finish together instead of one
-	// of them decompressing the largest module alone at the end. The sizes
-	// come from the cache keys when they were taken.
+	// Compressed modules largest first, so the workers finish together
+	// instead of one of them decompressing the largest module alone at
+	// the end.
 	order := todo
 	if len(todo) > 1 && jobs > 1 {
 		order = largestFirst(todo)
