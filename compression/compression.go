@@ -101,6 +101,15 @@ const maxZstdWindow = 128 << 20
 // [*CorruptError]. For None, src itself (not a copy) is returned if it fits
 // the limit.
 func Decompress(f Format, src []byte, limit int64) (out []byte, err error) {
+	return DecompressBuffer(f, src, nil, limit)
+}
+
+// DecompressBuffer is [Decompress] writing into buf when buf's capacity
+// holds the output the container declares (or, without a declared size,
+// the first part of it), so a caller decompressing many files in turn can
+// reuse one buffer. The result may or may not share buf's array; for None
+// it is src, as with Decompress.
+func DecompressBuffer(f Format, src, buf []byte, limit int64) (out []byte, err error) {
 	if limit <= 0 {
 		limit = DefaultLimit
 	}
@@ -123,12 +132,30 @@ func Decompress(f Format, src []byte, limit int64) (out []byte, err error) {
 	}()
 	switch f {
 	case Gzip:
-		return decompressGzip(src, limit)
+		return decompressGzip(src, limit, buf)
 	case XZ:
-		return decompressXZ(src, limit)
+		return decompressXZ(src, limit, buf)
 	default:
-		return decompressZstd(src, limit)
+		return decompressZstd(src, limit, buf)
 	}
+}
+
+// DeclaredSize returns the decompressed size that src, in format f,
+// declares: the sum of the xz indexes or of the zstd frame content sizes
+// (gzip declares none: its ISIZE is the size modulo 2^32). A value above
+// limit (0 for [DefaultLimit]) means at least that much. It is a claim
+// only, to size a buffer for [DecompressBuffer].
+func DeclaredSize(f Format, src []byte, limit int64) (int64, bool) {
+	if limit <= 0 {
+		limit = DefaultLimit
+	}
+	switch f {
+	case XZ:
+		return xzDeclaredSize(src, limit)
+	case Zstd:
+		return zstdDeclaredSize(src, limit)
+	}
+	return 0, false
 }
 
 // Compress compresses data in format f with the settings Kbuild uses in
@@ -166,12 +193,18 @@ var errLimit = errors.New("limit exceeded")
 const minGrow = 64 << 10
 
 // drain runs s to completion into a buffer that starts with capacity hint
-// (clamped to [1, limit]) and grows up to limit bytes. Whenever the buffer is
+// (clamped to [1, limit]; buf when its capacity is at least that) and
+// grows up to limit bytes. Whenever the buffer is
 // full it first probes for one more byte, so an exact hint costs no second
 // allocation and a limit overrun is detected without allocating beyond limit.
-func drain(s stepper, hint int64, limit int64) ([]byte, error) {
+func drain(s stepper, hint int64, limit int64, buf []byte) ([]byte, error) {
 	hint = min(max(hint, 1), limit)
-	out := make([]byte, 0, hint)
+	var out []byte
+	if int64(cap(buf)) >= hint {
+		out = buf[:0:min(int64(cap(buf)), limit)]
+	} else {
+		out = make([]byte, 0, hint)
+	}
 	var probe [1]byte
 	for {
 		if len(out) < cap(out) {

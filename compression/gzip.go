@@ -16,7 +16,7 @@ var gzipReaders sync.Pool // of *gzip.Reader
 // two bits, plus block overhead): a gzip ISIZE hint beyond it is a lie.
 const maxDeflateRatio = 1032
 
-func decompressGzip(src []byte, limit int64) ([]byte, error) {
+func decompressGzip(src []byte, limit int64, buf []byte) ([]byte, error) {
 	// ISIZE is the last member's size modulo 2^32, so it is only a hint.
 	hint := guessHint(src)
 	if len(src) >= 18 {
@@ -25,7 +25,7 @@ func decompressGzip(src []byte, limit int64) ([]byte, error) {
 			hint = isize
 		}
 	}
-	out, err := decodeGzip(src, hint, limit)
+	out, err := decodeGzip(src, hint, limit, buf)
 	if err != nil {
 		off := int64(-1)
 		if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
@@ -36,7 +36,7 @@ func decompressGzip(src []byte, limit int64) ([]byte, error) {
 	return out, nil
 }
 
-func decodeGzip(src []byte, hint, limit int64) ([]byte, error) {
+func decodeGzip(src []byte, hint, limit int64, buf []byte) ([]byte, error) {
 	br := bytes.NewReader(src)
 	var zr *gzip.Reader
 	if v := gzipReaders.Get(); v != nil {
@@ -50,7 +50,7 @@ func decodeGzip(src []byte, hint, limit int64) ([]byte, error) {
 			return nil, err
 		}
 	}
-	out, err := drain(&readerStepper{r: zr}, hint, limit)
+	out, err := drain(&readerStepper{r: zr}, hint, limit, buf)
 	if err == nil {
 		gzipReaders.Put(zr)
 	}

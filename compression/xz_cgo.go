@@ -21,8 +21,22 @@ static lzma_stream *kms_new(void) {
 // kms_decoder (re)starts s as an xz stream decoder that accepts concatenated
 // streams and stream padding, as "xz -d" does. Restarting a stream that
 // decoded before reuses liblzma's allocations, the dictionary included.
-static lzma_ret kms_decoder(lzma_stream *s, uint64_t memlimit) {
-	return lzma_stream_decoder(s, memlimit, LZMA_CONCATENATED);
+static lzma_ret kms_decoder(lzma_stream *s, uint64_t memlimit, int ignore_check) {
+	uint32_t flags = LZMA_CONCATENATED;
+#ifdef LZMA_IGNORE_CHECK
+	if (ignore_check)
+		flags |= LZMA_IGNORE_CHECK;
+#endif
+	return lzma_stream_decoder(s, memlimit, flags);
+}
+
+// kms_can_ignore_check reports whether this liblzma can skip the check.
+static int kms_can_ignore_check(void) {
+#ifdef LZMA_IGNORE_CHECK
+	return 1;
+#else
+	return 0;
+#endif
 }
 
 // kms_encoder allocates an xz encoder with Kbuild's settings: LZMA2 at
@@ -80,6 +94,7 @@ import "C"
 import (
 	"bytes"
 	"errors"
+	"hash/crc32"
 	"runtime"
 	"sync"
 	"unsafe"
@@ -158,7 +173,11 @@ var xzDecoders = sync.Pool{New: func() any {
 	return d
 }}
 
-func decompressXZ(src []byte, limit int64) ([]byte, error) {
+// canIgnoreCheck: liblzma can decode without computing the check
+// (LZMA_IGNORE_CHECK, liblzma 5.1.4+).
+var canIgnoreCheck = C.kms_can_ignore_check() != 0
+
+func decompressXZ(src []byte, limit int64, buf []byte) ([]byte, error) {
 	hint, known := xzDeclaredSize(src, limit)
 	if known && hint > limit {
 		return nil, &LimitError{Format: XZ, Limit: limit}
@@ -166,16 +185,42 @@ func decompressXZ(src []byte, limit int64) ([]byte, error) {
 	if !known {
 		hint = guessHint(src)
 	}
+	// A single-block stream with a CRC32 check (what Kbuild writes) is
+	// decoded without liblzma's CRC32 (table-driven, in older releases a
+	// few percent of the decoding time) and checked here with the
+	// hardware-assisted one. On a mismatch the stream is decoded again
+	// with liblzma checking, for liblzma's own error.
+	if want, ok := xzSingleCRC32(src); ok && canIgnoreCheck {
+		out, err := decodeXZ(src, hint, limit, buf, true)
+		var le *LimitError
+		switch {
+		case err == nil && crc32.ChecksumIEEE(out) == want:
+			return out, nil
+		case errors.As(err, &le):
+			// Output beyond the limit comes before the check field,
+			// checked or not: the same error (and no second decoding
+			// of a bomb).
+			return nil, err
+		}
+	}
+	return decodeXZ(src, hint, limit, buf, false)
+}
+
+func decodeXZ(src []byte, hint, limit int64, buf []byte, ignoreCheck bool) ([]byte, error) {
 	d := xzDecoders.Get().(*xzDecoder)
 	if d.s == nil {
 		return nil, &CorruptError{Format: XZ, Offset: -1, Err: lzmaError(C.LZMA_MEM_ERROR)}
 	}
 	defer xzDecoders.Put(d)
-	if ret := C.kms_decoder(d.s, C.uint64_t(xzMemlimit)); ret != C.LZMA_OK {
+	ign := C.int(0)
+	if ignoreCheck {
+		ign = 1
+	}
+	if ret := C.kms_decoder(d.s, C.uint64_t(xzMemlimit), ign); ret != C.LZMA_OK {
 		return nil, &CorruptError{Format: XZ, Offset: -1, Err: lzmaError(ret)}
 	}
 	l := &lzmaStepper{s: d.s, src: src}
-	out, err := drain(l, hint, limit)
+	out, err := drain(l, hint, limit, buf)
 	if err != nil {
 		return nil, wrapErr(XZ, limit, int64(l.pos), err)
 	}

@@ -20,7 +20,7 @@ var xzReaders = sync.Pool{New: func() any {
 	return r
 }}
 
-func decompressXZ(src []byte, limit int64) ([]byte, error) {
+func decompressXZ(src []byte, limit int64, buf []byte) ([]byte, error) {
 	hint, known := xzDeclaredSize(src, limit)
 	if known && hint > limit {
 		return nil, &LimitError{Format: XZ, Limit: limit}
@@ -29,7 +29,7 @@ func decompressXZ(src []byte, limit int64) ([]byte, error) {
 		hint = guessHint(src)
 	}
 	r := xzReaders.Get().(*xz.Reader)
-	out, err := decodeXZ(r, src, hint, limit)
+	out, err := decodeXZ(r, src, hint, limit, buf)
 	if err == nil || errors.Is(err, errLimit) {
 		// After an error other than our own limit the reader's state is
 		// not trusted for reuse.
@@ -45,11 +45,11 @@ func decompressXZ(src []byte, limit int64) ([]byte, error) {
 	return out, nil
 }
 
-func decodeXZ(r *xz.Reader, src []byte, hint, limit int64) ([]byte, error) {
+func decodeXZ(r *xz.Reader, src []byte, hint, limit int64, buf []byte) ([]byte, error) {
 	if err := r.Reset(bytes.NewReader(src)); err != nil {
 		return nil, xi2Error(err)
 	}
-	out, err := drain(&readerStepper{r: r}, hint, limit)
+	out, err := drain(&readerStepper{r: r}, hint, limit, buf)
 	if err != nil {
 		return nil, xi2Error(err)
 	}

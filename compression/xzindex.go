@@ -117,3 +117,43 @@ func readVLI(b []byte, p *int) (int64, bool) {
 	}
 	return 0, false
 }
+
+// xzSingleCRC32 returns the CRC32 check value of src when src is exactly
+// one xz stream of one block with a CRC32 check (optionally followed by
+// stream padding): the layout "xz --check=crc32" writes for a module. The
+// footer and index must parse as in xzDeclaredSize.
+func xzSingleCRC32(src []byte) (uint32, bool) {
+	const hdrLen, ftrLen, checkCRC32 = 12, 12, 0x01
+	end := len(src)
+	for end >= 4 && binary.LittleEndian.Uint32(src[end-4:end]) == 0 {
+		end -= 4
+	}
+	if end < hdrLen+ftrLen || !bytes.HasPrefix(src, magicXZ) {
+		return 0, false
+	}
+	ftr := src[end-ftrLen : end]
+	if ftr[10] != 'Y' || ftr[11] != 'Z' || crc32.ChecksumIEEE(ftr[4:10]) != binary.LittleEndian.Uint32(ftr[0:4]) {
+		return 0, false
+	}
+	hdr := src[:hdrLen]
+	if hdr[6] != 0 || hdr[7] != checkCRC32 || !bytes.Equal(hdr[6:8], ftr[8:10]) || crc32.ChecksumIEEE(hdr[6:8]) != binary.LittleEndian.Uint32(hdr[8:12]) {
+		return 0, false
+	}
+	backward := (int64(binary.LittleEndian.Uint32(ftr[4:8])) + 1) * 4
+	idxEnd := int64(end - ftrLen)
+	idxStart := idxEnd - backward
+	if idxStart < hdrLen+4 {
+		return 0, false
+	}
+	idx := src[idxStart:idxEnd]
+	blocks, _, ok := parseXZIndex(idx)
+	if !ok || hdrLen+blocks != idxStart {
+		return 0, false
+	}
+	p := 1
+	if n, ok := readVLI(idx, &p); !ok || n != 1 {
+		return 0, false
+	}
+	// The check is the last field of the (padded) block, just before the index.
+	return binary.LittleEndian.Uint32(src[idxStart-4 : idxStart]), true
+}

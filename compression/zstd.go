@@ -111,7 +111,7 @@ var zstdDecoders = sync.Pool{New: func() any {
 	return d
 }}
 
-func decompressZstd(src []byte, limit int64) ([]byte, error) {
+func decompressZstd(src []byte, limit int64, buf []byte) ([]byte, error) {
 	hint, known := zstdDeclaredSize(src, limit)
 	if known && hint > limit {
 		return nil, &LimitError{Format: Zstd, Limit: limit}
@@ -120,7 +120,7 @@ func decompressZstd(src []byte, limit int64) ([]byte, error) {
 		hint = guessHint(src)
 	}
 	d := zstdDecoders.Get().(*zstd.Decoder)
-	out, err := decodeZstd(d, src, hint, limit)
+	out, err := decodeZstd(d, src, hint, limit, buf)
 	d.Reset(nil) // drop the reference to src
 	zstdDecoders.Put(d)
 	if err != nil {
@@ -136,11 +136,11 @@ func decompressZstd(src []byte, limit int64) ([]byte, error) {
 	return out, nil
 }
 
-func decodeZstd(d *zstd.Decoder, src []byte, hint, limit int64) ([]byte, error) {
+func decodeZstd(d *zstd.Decoder, src []byte, hint, limit int64, buf []byte) ([]byte, error) {
 	if err := d.Reset(bytes.NewReader(src)); err != nil {
 		return nil, err
 	}
-	return drain(&readerStepper{r: d}, hint, limit)
+	return drain(&readerStepper{r: d}, hint, limit, buf)
 }
 
 var zstdEncoder = sync.OnceValues(func() (*zstd.Encoder, error) {

@@ -729,7 +729,11 @@ func (r *run) readModules() (read, cached int) {
 	todo := r.mods
 	if r.opt.Cache {
 		todo = nil
-		r.statAll()
+		if r.cache != nil {
+			// Without a cache the keys are taken by the readers, from
+			// the file they open (readModule).
+			r.statAll()
+		}
 		for _, m := range r.mods {
 			if r.journal != nil && m.hasKey {
 				if e, ok := r.journal.entries[m.path]; ok && e.key == m.key {
@@ -751,13 +755,7 @@ func (r *run) readModules() (read, cached int) {
 	if len(todo) > 16 {
 		r.gcRelease()
 	}
-	r.readFiles(todo)
-	if r.opt.Cache {
-		for _, m := range todo {
-			m.facts = string(encodeFacts(entryOf(m)))
-			m.factsSum = sha256.Sum256([]byte(m.facts))
-		}
-	}
+	r.readFiles(todo) // with Options.Cache, also encodes the facts
 	return len(todo), cached
 }
 
@@ -789,66 +787,11 @@ func (r *run) jobs() int {
 	return runtime.GOMAXPROCS(0)
 }
 
-func (r *run) readFiles(todo []*mod) {
-	jobs := r.jobs()
-	next := make(chan *mod)
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	done := 0
-	for w := 0; w < jobs; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for m := range next {
-				r.readModule(m)
-				if r.opt.Progress != nil {
-					mu.Lock()
-					done++
-					r.opt.Progress(done, len(todo))
-					mu.Unlock()
-				}
-			}
-		}()
-	}
-	// Largest first would balance better, but the order is cheap to keep.
-	for _, m := range todo {
-		next <- m
-	}
-	close(next)
-	wg.Wait()
-}
-
-// readHook, when set (by tests), is called with each module file opened.
-var readHook func(path string)
-
 // sumHook, when set (by tests), is called with each index file whose
 // content replayMemo checks.
 var sumHook func(path string)
 
 func (r *run) compat34() bool { return r.opt.Compat == 34 }
-
-func (r *run) readModule(m *mod) {
-	if readHook != nil {
-		readHook(m.path)
-	}
-	km, err := ko.Open(m.path, &ko.Options{MaxSize: r.opt.MaxSize})
-	if err != nil {
-		m.exportErr = err
-		return
-	}
-	defer km.Close()
-	m.exports, m.exportErr = km.KmodExports()
-	if kv, err := km.Modinfo(); err == nil {
-		for _, e := range kv {
-			if e.Key == "alias" || e.Key == "softdep" || e.Key == "weakdep" {
-				m.info = append(m.info, e)
-			}
-		}
-	}
-	if im, err := km.Imports(); err == nil {
-		m.imports = im
-	}
-}
 
 // kmodErrno names the errno kmod 30 would report for a module it cannot
 // read, for the "failed to load symbols" message.

@@ -158,11 +158,22 @@ func runDepmod(s *IO, args []string) int {
 		// As in kmod, -a wins over MODULE arguments (they are ignored).
 		o.Files = rest
 	}
-	if os.Getenv("GOGC") == "" {
-		// Decompressed images are large and short-lived: collect at the
-		// default pace (half the peak memory of Main's 400, same CPU).
-		debug.SetGCPercent(100)
+	if os.Getenv("GOGC") == "" && os.Getenv("GOMEMLIMIT") == "" {
+		// The Go heap holds the modules' facts and the indexes, about
+		// 10 KiB a module (decompressed images are read into memory
+		// outside it): collect rarely (Main's GOGC 400), and when most
+		// of a tree is read (a cold run), under a soft limit sized to
+		// the modules read, which keeps the peak memory near kmod's and
+		// the collector's CPU low. Runs that read a few modules (the
+		// rest from the cache) get no limit: the heap they need depends
+		// on the modules not read.
+		o.Progress = func(done, total int) {
+			if done == 1 && total >= 512 {
+				debug.SetMemoryLimit(max(64<<20, 24<<20+int64(total)*10<<10))
+			}
+		}
 	}
+
 	o.Stdout, o.Stderr = s.Out, s.Err
 	res, err := depmod.Run(&o)
 	code := ExitOK
