@@ -92,7 +92,7 @@ func (d *Disassembler) WriteText(w io.Writer, name string, funcs []string, opt T
 		p.wide = 16
 	}
 	p.buf = append(p.buf, '\n')
-	p.buf = append(p.buf, name...)
+	p.buf = appendSanitized(p.buf, name)
 	p.buf = append(p.buf, ":     file format "...)
 	p.buf = append(p.buf, BFDTarget(d.f)...)
 	p.buf = append(p.buf, "\n\n"...)
@@ -119,7 +119,7 @@ func (p *textPrinter) flush(force bool) {
 
 func (p *textPrinter) Section(s *elfx.Section) {
 	p.buf = append(p.buf, "\nDisassembly of section "...)
-	p.buf = append(p.buf, s.Name...)
+	p.buf = appendSanitized(p.buf, s.Name)
 	p.buf = append(p.buf, ":\n"...)
 	// objdump drops leading zeros of the end address in chunks of four,
 	// keeping at least one.
@@ -275,7 +275,7 @@ func (p *textPrinter) relocs(in *Insn) {
 		p.buf = append(p.buf, ": "...)
 		p.buf = append(p.buf, r.Type...)
 		p.buf = append(p.buf, '\t')
-		p.buf = append(p.buf, r.Symbol...)
+		p.buf = appendSanitized(p.buf, r.Symbol)
 		p.buf = appendAddend(p.buf, r.Addend)
 		p.buf = append(p.buf, '\n')
 	}
