@@ -167,7 +167,8 @@ func (d *Disassembler) TextSizeHint() int {
 	if n > 1<<28 {
 		n = 1 << 28
 	}
-	return int(n) * 14
+	// objdump -d -r prints 14 to 15 bytes per code byte on x86-64.
+	return int(n)*16 + 4096
 }
 
 // relocs returns the relocations of section sec in objdump's order.
