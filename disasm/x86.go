@@ -31,15 +31,26 @@ type x86 struct {
 	buf []byte // scratch for operand text
 }
 
-// x86L1 is x86L1Sets sets of x86L1Ways entries, selected by the first four
-// bytes; each way holds its encoding's key inline so that a probe reads
-// no other memory until it hits.
+// x86Key is an encoding: its first eight bytes, the rest, and its length
+// (bytes beyond it are zero).
+type x86Key struct {
+	lo, hi uint64
+	n      uint64
+}
+
+func (k *x86Key) hash() uint64 {
+	h := (k.lo ^ k.n<<59) * 0x9e3779b97f4a7c15
+	h ^= k.hi * 0xc2b2ae3d27d4eb4f
+	return h ^ h>>29
+}
+
+// x86L1 is x86L1Sets sets of x86L1Ways entries; each way holds its key
+// inline, so that a probe reads no other memory until it hits.
 type x86L1 [x86L1Sets][x86L1Ways]x86Way
 
 type x86Way struct {
-	lo uint64 // the first min(n, 8) bytes, little-endian
-	n  uint32 // encoding length, 0 for an empty way
-	e  *x86Text
+	k x86Key
+	e *x86Text
 }
 
 const (
@@ -68,16 +79,15 @@ func (x *x86) release() {
 }
 
 // x86Caches hold, per mode (64, 32), the text of every encoding decoded so
-// far, by its first four bytes: kernel code repeats the same encodings
-// within and across modules. Entries are immutable once stored.
+// far: kernel code repeats the same encodings within and across modules.
+// Entries are immutable once stored.
 var x86Caches [2][x86Shards]x86Shard
 
 // x86Shard is one lock's worth of the shared cache; sharding by the key
 // keeps parallel workers off each other's cache lines.
 type x86Shard struct {
 	mu sync.RWMutex
-	m  map[uint32][]*x86Text
-	n  int
+	m  map[x86Key]*x86Text
 	_  [64]byte
 }
 
@@ -85,8 +95,6 @@ const x86Shards = 64
 
 // x86Text is the pc-independent text of one encoding.
 type x86Text struct {
-	lo      uint64 // the first min(n, 8) bytes, little-endian
-	tail    string // bytes 8..n of a longer encoding
 	n       int
 	val     int64 // kind 1: the branch displacement; kind 2: the %rip displacement
 	mn, ops string
@@ -105,10 +113,17 @@ var x86LoMask = func() (m [16]uint64) {
 	return
 }()
 
-// matches reports whether code starts with e's encoding; w is code's first
-// eight bytes (zero-padded).
-func (e *x86Text) matches(code []byte, w uint64) bool {
-	return w&x86LoMask[e.n] == e.lo && len(code) >= e.n && (e.n <= 8 || string(code[8:e.n]) == e.tail)
+// load8 reads up to eight bytes of code from off, little-endian,
+// zero-padded.
+func load8(code []byte, off int) uint64 {
+	if off+8 <= len(code) {
+		return binary.LittleEndian.Uint64(code[off:])
+	}
+	var b [8]byte
+	if off < len(code) {
+		copy(b[:], code[off:])
+	}
+	return binary.LittleEndian.Uint64(b[:])
 }
 
 func (x *x86) wrap(t uint64) uint64 {
@@ -118,10 +133,9 @@ func (x *x86) wrap(t uint64) uint64 {
 	return t
 }
 
-// x86CacheMax bounds the shared cache (about 100 bytes an entry); a shard
-// that fills up starts over. The Debian 6.1 amd64 tree has about 640,000
-// distinct encodings in 1,000 modules.
-const x86CacheMax = 1 << 20
+// x86CacheMax bounds the shared cache (about 150 bytes an entry); a shard
+// that fills up starts over.
+const x86CacheMax = 1 << 19
 
 func (x *x86) ByteLayout(*Inst) (int, int, bool) { return 7, 1, false }
 
@@ -214,20 +228,16 @@ func (x *x86) Decode(code []byte, pc uint64, sym Symbolizer) Inst {
 // decode looks code up in the caches, or decodes it with x86asm and
 // caches the result. It returns the cache entry when there is one.
 func (x *x86) decode(code []byte, pc uint64, sym Symbolizer) (Inst, *x86Text) {
-	var w uint64
-	if len(code) >= 8 {
-		w = binary.LittleEndian.Uint64(code)
-	} else {
-		var b [8]byte
-		copy(b[:], code)
-		w = binary.LittleEndian.Uint64(b[:])
-	}
-	k := uint32(w)
+	n := x86Length(code, x.mode)
+	var k x86Key
 	var c *x86Shard
 	var set *[x86L1Ways]x86Way
-	if len(code) >= 4 {
-		h := k * 2654435761
-		c = &x86Caches[x.poolIdx()][h>>26]
+	if n > 0 {
+		k = x86Key{lo: load8(code, 0) & x86LoMask[n], n: uint64(n)}
+		if n > 8 {
+			k.hi = load8(code, 8) & x86LoMask[n-8]
+		}
+		h := k.hash()
 		if x.l1 == nil {
 			if l, ok := x86L1Pool[x.poolIdx()].Get().(*x86L1); ok {
 				x.l1 = l
@@ -235,21 +245,19 @@ func (x *x86) decode(code []byte, pc uint64, sym Symbolizer) (Inst, *x86Text) {
 				x.l1 = new(x86L1)
 			}
 		}
-		set = &x.l1[h>>(32-x86L1Bits)]
+		set = &x.l1[h>>(64-x86L1Bits)]
 		for i := range set {
-			wy := &set[i]
-			if wy.n != 0 && w&x86LoMask[wy.n] == wy.lo && len(code) >= int(wy.n) && (wy.n <= 8 || string(code[8:wy.n]) == wy.e.tail) {
-				return x.fromCache(wy.e, pc, sym), wy.e
+			if set[i].k == k {
+				return x.fromCache(set[i].e, pc, sym), set[i].e
 			}
 		}
+		c = &x86Caches[x.poolIdx()][h&(x86Shards-1)]
 		c.mu.RLock()
-		bucket := c.m[k]
+		e := c.m[k]
 		c.mu.RUnlock()
-		for _, e := range bucket {
-			if e.matches(code, w) {
-				x.remember(set, e)
-				return x.fromCache(e, pc, sym), e
-			}
+		if e != nil {
+			x.remember(set, k, e)
+			return x.fromCache(e, pc, sym), e
 		}
 	}
 	inst, err := x86asm.Decode(code, x.mode)
@@ -258,10 +266,7 @@ func (x *x86) decode(code []byte, pc uint64, sym Symbolizer) (Inst, *x86Text) {
 	}
 	// What the text depends on besides the bytes: a branch target or a
 	// %rip operand's target, both printed from pc.
-	e := &x86Text{n: inst.Len, lo: w & x86LoMask[inst.Len]}
-	if inst.Len > 8 {
-		e.tail = string(code[8:inst.Len])
-	}
+	e := &x86Text{n: inst.Len}
 	for _, a := range inst.Args {
 		switch a := a.(type) {
 		case x86asm.Rel:
@@ -276,7 +281,7 @@ func (x *x86) decode(code []byte, pc uint64, sym Symbolizer) (Inst, *x86Text) {
 	mn, ops := splitX86(text)
 	mn, ops = x.fix(&inst, code, pc, sym, mn, ops)
 	e.mn, e.ops = strings.Clone(mn), ops
-	ok := c != nil
+	ok := n == inst.Len // a wrong guess is not cached
 	switch i := strings.Index(ops, "        # "); {
 	case e.kind == 0 && i >= 0:
 		ok = false // a %rip operand x86asm did not report as one (VEX)
@@ -295,21 +300,19 @@ func (x *x86) decode(code []byte, pc uint64, sym Symbolizer) (Inst, *x86Text) {
 		return Inst{Len: inst.Len, Mnemonic: mn, Operands: ops, Known: true}, nil
 	}
 	c.mu.Lock()
-	if c.m == nil || c.n >= x86CacheMax/x86Shards {
-		c.m, c.n = map[uint32][]*x86Text{}, 0
+	if c.m == nil || len(c.m) >= x86CacheMax/x86Shards {
+		c.m = map[x86Key]*x86Text{}
 	}
-	b := c.m[k]
-	c.m[k] = append(b[:len(b):len(b)], e) // never write into a slice a reader holds
-	c.n++
+	c.m[k] = e
 	c.mu.Unlock()
-	x.remember(set, e)
+	x.remember(set, k, e)
 	return Inst{Len: inst.Len, Mnemonic: mn, Operands: ops, Known: true}, e
 }
 
 // remember puts e first in its L1 set, dropping the least recently added.
-func (x *x86) remember(set *[x86L1Ways]x86Way, e *x86Text) {
+func (x *x86) remember(set *[x86L1Ways]x86Way, k x86Key, e *x86Text) {
 	copy(set[1:], set[:x86L1Ways-1])
-	set[0] = x86Way{lo: e.lo, n: uint32(e.n), e: e}
+	set[0] = x86Way{k: k, e: e}
 }
 
 func (x *x86) fromCache(e *x86Text, pc uint64, sym Symbolizer) Inst {
