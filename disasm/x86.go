@@ -98,7 +98,11 @@ type x86Text struct {
 	n       int
 	val     int64 // kind 1: the branch displacement; kind 2: the %rip displacement
 	mn, ops string
-	kind    int // 0: complete; 1: branch (operand from pc); 2: %rip operand (comment from pc)
+	suffix  string // kind 3: the operand text after the displacement
+	// kind 0: complete; 1: branch (operand from pc); 2: %rip operand
+	// (comment from pc); 3: a template for every displacement of a memory
+	// operand (ops, the displacement, suffix); 4: no template possible.
+	kind int
 }
 
 // x86LoMask[n] keeps the first n bytes of a little-endian 8-byte load.
@@ -227,17 +231,17 @@ func (x *x86) Decode(code []byte, pc uint64, sym Symbolizer) Inst {
 
 // decode looks code up in the caches, or decodes it with x86asm and
 // caches the result. It returns the cache entry when there is one.
+//
+// An encoding with a ModRM displacement (disp8 or disp32, the offsets of
+// structure fields) is first looked up with the displacement bytes zeroed:
+// one template then serves every displacement.
 func (x *x86) decode(code []byte, pc uint64, sym Symbolizer) (Inst, *x86Text) {
-	n := x86Length(code, x.mode)
-	var k x86Key
+	n, doff, dsize := x86Layout(code, x.mode)
+	var k, tk x86Key
 	var c *x86Shard
 	var set *[x86L1Ways]x86Way
+	tmpl := 0 // 1: look for a template, 2: none can be made
 	if n > 0 {
-		k = x86Key{lo: load8(code, 0) & x86LoMask[n], n: uint64(n)}
-		if n > 8 {
-			k.hi = load8(code, 8) & x86LoMask[n-8]
-		}
-		h := k.hash()
 		if x.l1 == nil {
 			if l, ok := x86L1Pool[x.poolIdx()].Get().(*x86L1); ok {
 				x.l1 = l
@@ -245,6 +249,26 @@ func (x *x86) decode(code []byte, pc uint64, sym Symbolizer) (Inst, *x86Text) {
 				x.l1 = new(x86L1)
 			}
 		}
+		if dsize > 0 {
+			var b [16]byte
+			copy(b[:n], code)
+			clear(b[doff : doff+dsize])
+			tk = x86Key{lo: binary.LittleEndian.Uint64(b[:]), hi: binary.LittleEndian.Uint64(b[8:]), n: uint64(n) | 1<<8 | uint64(doff)<<12}
+			e := x.lookup(tk)
+			switch {
+			case e == nil:
+				tmpl = 1
+			case e.kind == 3:
+				return x.fromTemplate(e, code, doff, dsize), nil
+			default:
+				tmpl = 2
+			}
+		}
+		k = x86Key{lo: load8(code, 0) & x86LoMask[n], n: uint64(n)}
+		if n > 8 {
+			k.hi = load8(code, 8) & x86LoMask[n-8]
+		}
+		h := k.hash()
 		set = &x.l1[h>>(64-x86L1Bits)]
 		for i := range set {
 			if set[i].k == k {
@@ -299,6 +323,16 @@ func (x *x86) decode(code []byte, pc uint64, sym Symbolizer) (Inst, *x86Text) {
 	if !ok {
 		return Inst{Len: inst.Len, Mnemonic: mn, Operands: ops, Known: true}, nil
 	}
+	if tmpl == 1 {
+		t := &x86Text{kind: 4, n: n}
+		if e.kind == 0 {
+			t = x.template(code[:n], doff, dsize, pc, sym, mn, ops)
+		}
+		x.store(tk, t)
+		if t.kind == 3 {
+			return Inst{Len: inst.Len, Mnemonic: mn, Operands: ops, Known: true}, nil
+		}
+	}
 	c.mu.Lock()
 	if c.m == nil || len(c.m) >= x86CacheMax/x86Shards {
 		c.m = map[x86Key]*x86Text{}
@@ -307,6 +341,113 @@ func (x *x86) decode(code []byte, pc uint64, sym Symbolizer) (Inst, *x86Text) {
 	c.mu.Unlock()
 	x.remember(set, k, e)
 	return Inst{Len: inst.Len, Mnemonic: mn, Operands: ops, Known: true}, e
+}
+
+// lookup finds key k in the L1 and then the shared cache.
+func (x *x86) lookup(k x86Key) *x86Text {
+	h := k.hash()
+	set := &x.l1[h>>(64-x86L1Bits)]
+	for i := range set {
+		if set[i].k == k {
+			return set[i].e
+		}
+	}
+	c := &x86Caches[x.poolIdx()][h&(x86Shards-1)]
+	c.mu.RLock()
+	e := c.m[k]
+	c.mu.RUnlock()
+	if e != nil {
+		x.remember(set, k, e)
+	}
+	return e
+}
+
+// store adds e under k to the shared cache and the L1.
+func (x *x86) store(k x86Key, e *x86Text) {
+	h := k.hash()
+	c := &x86Caches[x.poolIdx()][h&(x86Shards-1)]
+	c.mu.Lock()
+	if c.m == nil || len(c.m) >= x86CacheMax/x86Shards {
+		c.m = map[x86Key]*x86Text{}
+	}
+	c.m[k] = e
+	c.mu.Unlock()
+	x.remember(&x.l1[h>>(64-x86L1Bits)], k, e)
+}
+
+// x86Sentinels are the displacements a template is made from, per size:
+// one positive and one negative value that occur nowhere else in an
+// operand text by accident.
+var x86Sentinels = [5][2]int64{1: {0x5b, -0x4d}, 4: {0x3a5c6e71, -0x2b4d6f13}}
+
+// template makes the displacement template of enc, whose text is mn and
+// ops: it decodes enc again with each sentinel displacement and accepts
+// only when the three texts differ by the displacement alone, printed
+// signed in hex as OP_E_memory prints it. Otherwise it returns a kind 4
+// entry, so that the encoding is always decoded whole.
+func (x *x86) template(enc []byte, doff, dsize int, pc uint64, sym Symbolizer, mn, ops string) *x86Text {
+	bad := &x86Text{kind: 4, n: len(enc)}
+	var texts [2]string
+	var buf [16]byte
+	for j, sv := range x86Sentinels[dsize] {
+		copy(buf[:], enc)
+		if dsize == 1 {
+			buf[doff] = byte(sv)
+		} else {
+			binary.LittleEndian.PutUint32(buf[doff:], uint32(sv))
+		}
+		inst, err := x86asm.Decode(buf[:len(enc)], x.mode)
+		if err != nil || inst.Len != len(enc) {
+			return bad
+		}
+		m2, o2 := splitX86(x86asm.GNUSyntax(inst, pc, nil))
+		m2, o2 = x.fix(&inst, buf[:len(enc)], pc, sym, m2, o2)
+		if m2 != mn {
+			return bad
+		}
+		texts[j] = o2
+	}
+	f := string(appendDisp(nil, x86Sentinels[dsize][0]))
+	i := strings.Index(texts[0], f)
+	if i < 0 || strings.Count(texts[0], f) != 1 {
+		return bad
+	}
+	pre, suf := texts[0][:i], texts[0][i+len(f):]
+	same := func(d int64, s string) bool {
+		return len(s) > len(pre)+len(suf) && strings.HasPrefix(s, pre) && strings.HasSuffix(s, suf) &&
+			s[len(pre):len(s)-len(suf)] == string(appendDisp(nil, d))
+	}
+	if !same(x86Sentinels[dsize][1], texts[1]) || !same(readDisp(enc, doff, dsize), ops) {
+		return bad
+	}
+	return &x86Text{kind: 3, n: len(enc), mn: strings.Clone(mn), ops: strings.Clone(pre), suffix: strings.Clone(suf)}
+}
+
+// appendDisp appends a displacement as OP_E_memory prints it with a base
+// or index register: signed hex.
+func appendDisp(b []byte, d int64) []byte {
+	if d < 0 {
+		b = append(b, "-0x"...)
+		return appendHex(b, uint64(-d))
+	}
+	b = append(b, "0x"...)
+	return appendHex(b, uint64(d))
+}
+
+func readDisp(code []byte, off, size int) int64 {
+	if size == 1 {
+		return int64(int8(code[off]))
+	}
+	return int64(int32(binary.LittleEndian.Uint32(code[off:])))
+}
+
+// fromTemplate is the text of code from its displacement template.
+func (x *x86) fromTemplate(e *x86Text, code []byte, doff, dsize int) Inst {
+	b := append(x.buf[:0], e.ops...)
+	b = appendDisp(b, readDisp(code, doff, dsize))
+	b = append(b, e.suffix...)
+	x.buf = b
+	return Inst{Len: e.n, Mnemonic: e.mn, Operands: string(b), Known: true}
 }
 
 // remember puts e first in its L1 set, dropping the least recently added.

@@ -8,6 +8,13 @@ package disasm
 // because an entry is only found for bytes some earlier decode consumed
 // as exactly one instruction.
 func x86Length(code []byte, mode int) int {
+	n, _, _ := x86Layout(code, mode)
+	return n
+}
+
+// x86Layout is x86Length, plus where the ModRM displacement of a legacy
+// (not VEX) encoding with mod 1 or 2 is: offset and size (1 or 4), or 0, 0.
+func x86Layout(code []byte, mode int) (n, dispOff, dispSize int) {
 	i := 0
 	opsize16, addr67 := false, false
 prefixes:
@@ -23,11 +30,11 @@ prefixes:
 		}
 		i++
 		if i > 14 {
-			return 0
+			return 0, 0, 0
 		}
 	}
 	if addr67 && mode == 32 {
-		return 0 // 16-bit addressing
+		return 0, 0, 0 // 16-bit addressing
 	}
 	rexW := false
 	if mode == 64 && i < len(code) && code[i]&0xf0 == 0x40 {
@@ -35,7 +42,7 @@ prefixes:
 		i++
 	}
 	if i >= len(code) {
-		return 0
+		return 0, 0, 0
 	}
 	z := 4 // the size of an immediate "z" (word or dword)
 	if opsize16 {
@@ -47,7 +54,7 @@ prefixes:
 	switch op {
 	case 0x0f:
 		if i >= len(code) {
-			return 0
+			return 0, 0, 0
 		}
 		op2 := code[i]
 		i++
@@ -59,10 +66,10 @@ prefixes:
 			i++
 			modrm, imm = true, 1
 		case op2 == 0x0f || op2 >= 0xa6 && op2 <= 0xa7:
-			return 0 // 3DNow!, VIA padlock
+			return 0, 0, 0 // 3DNow!, VIA padlock
 		case op2 >= 0x80 && op2 <= 0x8f:
 			if opsize16 {
-				return 0
+				return 0, 0, 0
 			}
 			imm = 4
 		default:
@@ -74,15 +81,15 @@ prefixes:
 		}
 	case 0xc4, 0xc5, 0x62:
 		if mode != 64 {
-			return 0
+			return 0, 0, 0
 		}
-		return x86VEXLength(code, i-1)
+		return x86VEXLength(code, i-1), 0, 0
 	case 0x8f, 0x9a, 0xea, 0xd4, 0xd5, 0x82, 0xce, 0x60, 0x61, 0x27, 0x2f, 0x37, 0x3f:
 		if op == 0x8f && i < len(code) && code[i]&0x38 == 0 {
 			modrm = true // pop r/m (not XOP)
 			break
 		}
-		return 0
+		return 0, 0, 0
 	default:
 		modrm = x86OneByteModRM[op>>5]&(1<<(op&31)) != 0
 		switch {
@@ -121,17 +128,23 @@ prefixes:
 		}
 	}
 	if modrm {
-		n, ok := x86ModRMLength(code, i)
+		m, ok := x86ModRMLength(code, i)
 		if !ok {
-			return 0
+			return 0, 0, 0
 		}
-		i += n
+		switch code[i] >> 6 {
+		case 1:
+			dispOff, dispSize = i+m-1, 1
+		case 2:
+			dispOff, dispSize = i+m-4, 4
+		}
+		i += m
 	}
 	i += imm
 	if i > 15 || i > len(code) {
-		return 0
+		return 0, 0, 0
 	}
-	return i
+	return i, dispOff, dispSize
 }
 
 // x86ModRMLength is the size of the ModRM byte at code[i] with its SIB and
