@@ -102,3 +102,49 @@ func FuzzX86Length(f *testing.F) {
 		}
 	})
 }
+
+// TestX86CachesAgree: every instruction of the x86 fixtures, decoded
+// through the caches (exact entries, branch opcodes, displacement
+// templates; twice, at two addresses, so that the second pass hits), is
+// what x86asm plus the corrections print for it decoded afresh.
+func TestX86CachesAgree(t *testing.T) {
+	code, modes := x86FixtureCode(t)
+	n, templated := 0, 0
+	for pass := 0; pass < 2; pass++ {
+		for i, c := range code {
+			x := &x86{mode: modes[i]}
+			base := uint64(pass) * 0x1230
+			for off := 0; off < len(c); {
+				pc := base + uint64(off)
+				got := x.Decode(c[off:], pc, testSym)
+				if got.Len < 1 {
+					t.Fatalf("% x: Len %d", c[off:], got.Len)
+				}
+				want, ok := x.special(c[off:], pc, testSym)
+				if !ok {
+					inst, err := x86asm.Decode(c[off:], modes[i])
+					if err != nil || inst.Len == 0 {
+						want = badX86(c[off:])
+					} else {
+						mn, ops := splitX86(x86asm.GNUSyntax(inst, pc, nil))
+						mn, ops = x.fix(&inst, c[off:], pc, testSym, mn, ops)
+						want = Inst{Len: inst.Len, Mnemonic: mn, Operands: ops, Known: true}
+					}
+				}
+				if got != want {
+					t.Errorf("mode %d pc %#x: % x: cached %+v, decoded %+v", modes[i], pc, c[off:off+want.Len], got, want)
+					if t.Failed() && n > 20 {
+						return
+					}
+				}
+				if _, _, ds := x86Layout(c[off:], modes[i]); ds > 0 {
+					templated++
+				}
+				n++
+				off += got.Len
+			}
+			x.release()
+		}
+	}
+	t.Logf("%d instructions compared, %d with a displacement", n, templated)
+}
