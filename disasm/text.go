@@ -82,12 +82,19 @@ type textPrinter struct {
 	wide int // 16 or 8 address digits
 	end  uint64
 	base uint64 // the section's address: objdump prints vma = address + offset
+	// appender is the decoder's TextFormatter appending into the buffer.
+	appender interface {
+		appendInstText([]byte, string, string) []byte
+	}
 }
 
 // WriteText writes the disassembly of the module (named name in the
 // header) as objdump -d -r prints it.
 func (d *Disassembler) WriteText(w io.Writer, name string, funcs []string, opt TextOptions) error {
 	p := &textPrinter{d: d, opt: opt, w: w, wide: 8}
+	p.appender, _ = d.text.(interface {
+		appendInstText([]byte, string, string) []byte
+	})
 	if d.f.Is64() {
 		p.wide = 16
 	}
@@ -214,10 +221,8 @@ func (p *textPrinter) Insn(in *Insn) {
 		}
 	} else {
 		p.buf = append(p.buf, '\t')
-		if a, ok := p.d.text.(interface {
-			appendInstText([]byte, string, string) []byte
-		}); ok {
-			p.buf = a.appendInstText(p.buf, in.Mnemonic, in.Operands)
+		if p.appender != nil {
+			p.buf = p.appender.appendInstText(p.buf, in.Mnemonic, in.Operands)
 		} else if p.d.text != nil {
 			p.buf = append(p.buf, p.d.text.InstText(in.Mnemonic, in.Operands)...)
 		} else {

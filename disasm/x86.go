@@ -29,7 +29,12 @@ type x86 struct {
 	// to this decoder (one module, one goroutine), in front of x86Caches.
 	l1  *x86L1
 	buf []byte // scratch for operand text
+	// lab appends the engine's "<label>" for an address (see
+	// labelAppender); nil outside the engine's walk.
+	lab func(b []byte, addr uint64) []byte
 }
+
+func (x *x86) setLabeler(f func(b []byte, addr uint64) []byte) { x.lab = f }
 
 // x86Key is an encoding: its first eight bytes, the rest, and its length
 // (bytes beyond it are zero).
@@ -101,7 +106,8 @@ type x86Text struct {
 	suffix  string // kind 3: the operand text after the displacement
 	// kind 0: complete; 1: branch (operand from pc); 2: %rip operand
 	// (comment from pc); 3: a template for every displacement of a memory
-	// operand (ops, the displacement, suffix); 4: no template possible.
+	// operand (ops, the displacement, suffix); 4: no template possible;
+	// 5: one displacement seen so far (make the template at the next).
 	kind int
 }
 
@@ -260,6 +266,8 @@ func (x *x86) decode(code []byte, pc uint64, sym Symbolizer) (Inst, *x86Text) {
 				tmpl = 1
 			case e.kind == 3:
 				return x.fromTemplate(e, code, doff, dsize), nil
+			case e.kind == 5:
+				tmpl = 3
 			default:
 				tmpl = 2
 			}
@@ -323,7 +331,12 @@ func (x *x86) decode(code []byte, pc uint64, sym Symbolizer) (Inst, *x86Text) {
 	if !ok {
 		return Inst{Len: inst.Len, Mnemonic: mn, Operands: ops, Known: true}, nil
 	}
-	if tmpl == 1 {
+	switch {
+	case tmpl == 1 && e.kind == 0:
+		// A template costs two more decodes: only for the second
+		// displacement seen.
+		x.store(tk, &x86Text{kind: 5, n: n})
+	case tmpl == 1 || tmpl == 3:
 		t := &x86Text{kind: 4, n: n}
 		if e.kind == 0 {
 			t = x.template(code[:n], doff, dsize, pc, sym, mn, ops)
@@ -872,7 +885,7 @@ func (x *x86) mem(inst *x86asm.Inst, mi *modrmInfo, m x86asm.Mem) (string, byte)
 	if mi.addr16 {
 		return gnuMemFallback(m), 0
 	}
-	var b []byte
+	b := make([]byte, 0, 32)
 	var moved byte
 	if mi.lastSeg != 0 {
 		if x.mode == 64 && mi.lastSeg != 0x64 && mi.lastSeg != 0x65 {
@@ -1025,13 +1038,25 @@ func appendTarget(b []byte, t uint64, sym Symbolizer) []byte {
 	return appendHex(b, t)
 }
 
+// appendTarget is appendTarget with the engine's labeler when there is one.
 func (x *x86) appendTarget(b []byte, t uint64, sym Symbolizer) []byte {
-	return appendTarget(b, t, sym)
+	if x.lab == nil {
+		return appendTarget(b, t, sym)
+	}
+	start := len(b)
+	b = appendHex(b, t)
+	b = append(b, ' ')
+	n := len(b)
+	if b = x.lab(b, t); len(b) == n { // no symbol
+		b = append(b[:start], "0x"...)
+		return appendHex(b, t)
+	}
+	return b
 }
 
 // targetText is appendTarget into the decoder's scratch buffer.
 func (x *x86) targetText(t uint64, sym Symbolizer) string {
-	b := appendTarget(x.buf[:0], t, sym)
+	b := x.appendTarget(x.buf[:0], t, sym)
 	x.buf = b
 	return string(b)
 }
