@@ -145,6 +145,23 @@ func symLess(a, b *symbol) bool {
 // disassembles section name: within a run of equal values, the symbols of
 // that section come first.
 func (st *symtab) forSection(name string) *symtab {
+	// Usually no run of equal values puts another section's symbol
+	// before one of this section: then the order is already right.
+	same := true
+	for i := 0; i < len(st.sorted) && same; {
+		j, other := i, false
+		for ; j < len(st.sorted) && st.sorted[j].value == st.sorted[i].value; j++ {
+			if st.sorted[j].sec != name {
+				other = true
+			} else if other {
+				same = false
+			}
+		}
+		i = j
+	}
+	if same {
+		return st
+	}
 	out := &symtab{raw: st.raw, sorted: make([]symbol, 0, len(st.sorted))}
 	for i := 0; i < len(st.sorted); {
 		j := i + 1

@@ -4,6 +4,7 @@ import (
 	"debug/elf"
 	"io"
 	"strings"
+	"sync"
 
 	"github.com/kmodscope/kmodscope/elfx"
 )
@@ -98,6 +99,18 @@ func (d *Disassembler) WriteText(w io.Writer, name string, funcs []string, opt T
 	if d.f.Is64() {
 		p.wide = 16
 	}
+	if b, ok := textBufPool.Get().(*[]byte); ok {
+		p.buf = (*b)[:0]
+	} else {
+		p.buf = make([]byte, 0, textBufSize)
+	}
+	defer func() {
+		if cap(p.buf) <= 2*textBufSize {
+			b := p.buf[:0]
+			textBufPool.Put(&b)
+		}
+		p.buf = nil
+	}()
 	p.buf = append(p.buf, '\n')
 	p.buf = appendSanitized(p.buf, name)
 	p.buf = append(p.buf, ":     file format "...)
@@ -113,12 +126,21 @@ func (d *Disassembler) WriteText(w io.Writer, name string, funcs []string, opt T
 	return p.err
 }
 
+// textBufSize is the printer's buffer: it is written out when it holds
+// textFlush bytes, so one line more never makes it grow.
+const (
+	textFlush   = 64 << 10
+	textBufSize = textFlush + 16<<10
+)
+
+var textBufPool sync.Pool
+
 func (p *textPrinter) flush(force bool) {
 	if p.err != nil {
 		p.buf = p.buf[:0]
 		return
 	}
-	if force || len(p.buf) >= 64<<10 {
+	if force || len(p.buf) >= textFlush {
 		_, p.err = p.w.Write(p.buf)
 		p.buf = p.buf[:0]
 	}
