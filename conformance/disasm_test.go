@@ -53,6 +53,10 @@ var disasmTolerances = map[elf.Machine]disasmTolerance{
 	// ppc64el: structure exact; the only operand class left is the
 	// spacing of ".long" data words (2,313 of 1,276,626).
 	elf.EM_PPC64: {operandRate: 3e-3},
+	// riscv64: 0 differences of any class on the fixtures (8,487 blocks,
+	// 50,754 instructions): riscv_symbol_is_valid rejects ".L0 " and the
+	// $x/$d mapping symbols as headings and names.
+	elf.EM_RISCV: {operandRate: 1e-5},
 }
 
 var defaultDisasmTolerance = disasmTolerance{boundary: -1, mnemonic: -1, unknown: -1, reloc: -1, operandRate: -1}

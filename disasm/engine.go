@@ -154,6 +154,15 @@ func (d *Disassembler) Walk(funcs []string, v Visitor) error {
 	return nil
 }
 
+// labelAppender is implemented by decoders that append the engine's
+// "<label>" text for an address straight into their operand text (x86),
+// instead of taking it as a string from the Symbolizer. The engine sets
+// the labeler for the section it walks and clears it afterwards; it
+// appends what the Symbolizer would return.
+type labelAppender interface {
+	setLabeler(func(b []byte, addr uint64) []byte)
+}
+
 // releaser is implemented by decoders holding resources worth recycling
 // between walks.
 type releaser interface{ release() }
@@ -167,22 +176,48 @@ func (d *Disassembler) TextSizeHint() int {
 	if n > 1<<28 {
 		n = 1 << 28
 	}
-	return int(n) * 14
+	// objdump -d -r prints 14 to 15 bytes per code byte on x86-64.
+	return int(n)*16 + 4096
 }
 
 // relocs returns the relocations of section sec in objdump's order.
 func (d *Disassembler) relocs(sec *elfx.Section) ([]Reloc, error) {
-	var out []Reloc
+	var sets [][]elfx.Reloc
+	total := 0
 	for _, rs := range d.f.RelocSections(sec.Index) {
 		rr, err := d.f.Relocs(rs)
 		if err != nil {
 			return nil, err
 		}
+		sets = append(sets, rr)
+		total += len(rr)
+	}
+	if total == 0 {
+		return nil, nil
+	}
+	out := make([]Reloc, 0, total)
+	var names [64]string // type names, by type
+	sorted := true
+	for _, rr := range sets {
 		for _, r := range rr {
-			out = append(out, Reloc{Offset: r.Offset, Type: RelocTypeName(d.f.Machine, r.Type), Symbol: d.relocSymbol(r.Sym), Addend: r.Addend, sym: r.Sym})
+			var name string
+			if r.Type < uint32(len(names)) && names[r.Type] != "" {
+				name = names[r.Type]
+			} else {
+				name = RelocTypeName(d.f.Machine, r.Type)
+				if r.Type < uint32(len(names)) {
+					names[r.Type] = name
+				}
+			}
+			if n := len(out); n > 0 && out[n-1].Offset > r.Offset {
+				sorted = false
+			}
+			out = append(out, Reloc{Offset: r.Offset, Type: name, Symbol: d.relocSymbol(r.Sym), Addend: r.Addend, sym: r.Sym})
 		}
 	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].Offset < out[j].Offset })
+	if !sorted {
+		sort.SliceStable(out, func(i, j int) bool { return out[i].Offset < out[j].Offset })
+	}
 	return out, nil
 }
 
@@ -276,6 +311,17 @@ func (d *Disassembler) section(sec *elfx.Section, want map[string]bool, v Visito
 		lb = st.appendLabel(lb, st.find(addr, sec, false), addr, sec)
 		lb = append(lb, '>')
 		return string(lb)
+	}
+	if la, ok := d.arch.(labelAppender); ok {
+		la.setLabeler(func(b []byte, addr uint64) []byte {
+			if len(st.sorted) == 0 {
+				return b
+			}
+			b = append(b, '<')
+			b = st.appendLabel(b, st.find(addr, sec, false), addr, sec)
+			return append(b, '>')
+		})
+		defer la.setLabeler(nil)
 	}
 	place := st.find(0, sec, true)
 	var cur *symbol

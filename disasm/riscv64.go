@@ -39,6 +39,14 @@ func init() {
 	registerArch(elf.EM_RISCV, func(elf.Class, binary.ByteOrder, uint32) Arch { return &riscv64Arch{} })
 }
 
+// SymbolIsValid is riscv-dis.c's riscv_symbol_is_valid: objdump neither
+// heads a block with nor names an address after the assembler's fake
+// label ".L0 " (DWARF and relaxation labels, with a trailing space) or a
+// mapping symbol ("$x", "$xrv64i2p1_m2p0...", "$d").
+func (a *riscv64Arch) SymbolIsValid(name string, _ elf.SymType) bool {
+	return name != ".L0 " && !strings.HasPrefix(name, "$x") && !strings.HasPrefix(name, "$d")
+}
+
 // riscvLoads are the loads whose offset objdump resolves (its 'o' operand).
 var riscvLoads = map[riscv64asm.Op]bool{riscv64asm.LB: true, riscv64asm.LH: true, riscv64asm.LW: true,
 	riscv64asm.LD: true, riscv64asm.LBU: true, riscv64asm.LHU: true, riscv64asm.LWU: true,

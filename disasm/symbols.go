@@ -145,6 +145,23 @@ func symLess(a, b *symbol) bool {
 // disassembles section name: within a run of equal values, the symbols of
 // that section come first.
 func (st *symtab) forSection(name string) *symtab {
+	// Usually no run of equal values puts another section's symbol
+	// before one of this section: then the order is already right.
+	same := true
+	for i := 0; i < len(st.sorted) && same; {
+		j, other := i, false
+		for ; j < len(st.sorted) && st.sorted[j].value == st.sorted[i].value; j++ {
+			if st.sorted[j].sec != name {
+				other = true
+			} else if other {
+				same = false
+			}
+		}
+		i = j
+	}
+	if same {
+		return st
+	}
 	out := &symtab{raw: st.raw, sorted: make([]symbol, 0, len(st.sorted))}
 	for i := 0; i < len(st.sorted); {
 		j := i + 1
@@ -249,9 +266,9 @@ func (st *symtab) label(i int, vma uint64, sec *elfx.Section) string {
 func (st *symtab) appendLabel(b []byte, i int, vma uint64, sec *elfx.Section) []byte {
 	var base uint64
 	if i < 0 {
-		b = append(b, sec.Name...)
+		b = appendSanitized(b, sec.Name)
 	} else {
-		b = append(b, st.sorted[i].name...)
+		b = appendSanitized(b, st.sorted[i].name)
 		base = st.sorted[i].value
 	}
 	switch {
@@ -263,6 +280,27 @@ func (st *symtab) appendLabel(b []byte, i int, vma uint64, sec *elfx.Section) []
 		b = appendHex(b, vma-base)
 	}
 	return b
+}
+
+// appendSanitized appends s as objdump's sanitize_string prints names:
+// a control character c as "^" and c+0x40 (GNU as's local labels contain
+// \x02: ".L886\x021" is printed ".L886^B1").
+func appendSanitized(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == 0x7f {
+			b = append(b, s[:i]...)
+			for ; i < len(s); i++ {
+				c := s[i]
+				if c < 0x20 || c == 0x7f {
+					b = append(b, '^', c+0x40)
+				} else {
+					b = append(b, c)
+				}
+			}
+			return b
+		}
+	}
+	return append(b, s...)
 }
 
 const hexdigits = "0123456789abcdef"

@@ -4,6 +4,7 @@ import (
 	"debug/elf"
 	"io"
 	"strings"
+	"sync"
 
 	"github.com/kmodscope/kmodscope/elfx"
 )
@@ -82,17 +83,36 @@ type textPrinter struct {
 	wide int // 16 or 8 address digits
 	end  uint64
 	base uint64 // the section's address: objdump prints vma = address + offset
+	// appender is the decoder's TextFormatter appending into the buffer.
+	appender interface {
+		appendInstText([]byte, string, string) []byte
+	}
 }
 
 // WriteText writes the disassembly of the module (named name in the
 // header) as objdump -d -r prints it.
 func (d *Disassembler) WriteText(w io.Writer, name string, funcs []string, opt TextOptions) error {
 	p := &textPrinter{d: d, opt: opt, w: w, wide: 8}
+	p.appender, _ = d.text.(interface {
+		appendInstText([]byte, string, string) []byte
+	})
 	if d.f.Is64() {
 		p.wide = 16
 	}
+	if b, ok := textBufPool.Get().(*[]byte); ok {
+		p.buf = (*b)[:0]
+	} else {
+		p.buf = make([]byte, 0, textBufSize)
+	}
+	defer func() {
+		if cap(p.buf) <= 2*textBufSize {
+			b := p.buf[:0]
+			textBufPool.Put(&b)
+		}
+		p.buf = nil
+	}()
 	p.buf = append(p.buf, '\n')
-	p.buf = append(p.buf, name...)
+	p.buf = appendSanitized(p.buf, name)
 	p.buf = append(p.buf, ":     file format "...)
 	p.buf = append(p.buf, BFDTarget(d.f)...)
 	p.buf = append(p.buf, "\n\n"...)
@@ -106,12 +126,21 @@ func (d *Disassembler) WriteText(w io.Writer, name string, funcs []string, opt T
 	return p.err
 }
 
+// textBufSize is the printer's buffer: it is written out when it holds
+// textFlush bytes, so one line more never makes it grow.
+const (
+	textFlush   = 64 << 10
+	textBufSize = textFlush + 16<<10
+)
+
+var textBufPool sync.Pool
+
 func (p *textPrinter) flush(force bool) {
 	if p.err != nil {
 		p.buf = p.buf[:0]
 		return
 	}
-	if force || len(p.buf) >= 64<<10 {
+	if force || len(p.buf) >= textFlush {
 		_, p.err = p.w.Write(p.buf)
 		p.buf = p.buf[:0]
 	}
@@ -119,7 +148,7 @@ func (p *textPrinter) flush(force bool) {
 
 func (p *textPrinter) Section(s *elfx.Section) {
 	p.buf = append(p.buf, "\nDisassembly of section "...)
-	p.buf = append(p.buf, s.Name...)
+	p.buf = appendSanitized(p.buf, s.Name)
 	p.buf = append(p.buf, ":\n"...)
 	// objdump drops leading zeros of the end address in chunks of four,
 	// keeping at least one.
@@ -214,10 +243,8 @@ func (p *textPrinter) Insn(in *Insn) {
 		}
 	} else {
 		p.buf = append(p.buf, '\t')
-		if a, ok := p.d.text.(interface {
-			appendInstText([]byte, string, string) []byte
-		}); ok {
-			p.buf = a.appendInstText(p.buf, in.Mnemonic, in.Operands)
+		if p.appender != nil {
+			p.buf = p.appender.appendInstText(p.buf, in.Mnemonic, in.Operands)
 		} else if p.d.text != nil {
 			p.buf = append(p.buf, p.d.text.InstText(in.Mnemonic, in.Operands)...)
 		} else {
@@ -275,7 +302,7 @@ func (p *textPrinter) relocs(in *Insn) {
 		p.buf = append(p.buf, ": "...)
 		p.buf = append(p.buf, r.Type...)
 		p.buf = append(p.buf, '\t')
-		p.buf = append(p.buf, r.Symbol...)
+		p.buf = appendSanitized(p.buf, r.Symbol)
 		p.buf = appendAddend(p.buf, r.Addend)
 		p.buf = append(p.buf, '\n')
 	}

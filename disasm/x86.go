@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"golang.org/x/arch/x86/x86asm"
 )
@@ -24,14 +25,43 @@ func init() {
 type x86 struct {
 	mode int
 	x32  bool
-	// l1 is a small direct-mapped cache of decoded encodings, private to
-	// this decoder (one module, one goroutine), in front of x86Caches.
-	l1 *[x86L1Size]*x86Text
+	// l1 is a small set-associative cache of decoded encodings, private
+	// to this decoder (one module, one goroutine), in front of x86Caches.
+	l1  *x86L1
+	buf []byte // scratch for operand text
+	// lab appends the engine's "<label>" for an address (see
+	// labelAppender); nil outside the engine's walk.
+	lab func(b []byte, addr uint64) []byte
+}
+
+func (x *x86) setLabeler(f func(b []byte, addr uint64) []byte) { x.lab = f }
+
+// x86Key is an encoding: its first eight bytes, the rest, and its length
+// (bytes beyond it are zero).
+type x86Key struct {
+	lo, hi uint64
+	n      uint64
+}
+
+func (k *x86Key) hash() uint64 {
+	h := (k.lo ^ k.n<<59) * 0x9e3779b97f4a7c15
+	h ^= k.hi * 0xc2b2ae3d27d4eb4f
+	return h ^ h>>29
+}
+
+// x86L1 is x86L1Sets sets of x86L1Ways entries; each way holds its key
+// inline, so that a probe reads no other memory until it hits.
+type x86L1 [x86L1Sets][x86L1Ways]x86Way
+
+type x86Way struct {
+	k x86Key
+	e *x86Text
 }
 
 const (
-	x86L1Bits = 14
-	x86L1Size = 1 << x86L1Bits
+	x86L1Bits = 12
+	x86L1Sets = 1 << x86L1Bits
+	x86L1Ways = 4
 )
 
 // x86L1Pool recycles the private caches between modules: their entries
@@ -54,26 +84,56 @@ func (x *x86) release() {
 }
 
 // x86Caches hold, per mode (64, 32), the text of every encoding decoded so
-// far, by its first four bytes: kernel code repeats the same encodings
-// within and across modules. Entries are immutable once stored.
+// far: kernel code repeats the same encodings within and across modules.
+// Entries are immutable once stored.
 var x86Caches [2][x86Shards]x86Shard
 
 // x86Shard is one lock's worth of the shared cache; sharding by the key
 // keeps parallel workers off each other's cache lines.
 type x86Shard struct {
 	mu sync.RWMutex
-	m  map[uint32][]x86Text
-	n  int
+	m  map[x86Key]*x86Text
 	_  [64]byte
 }
 
 const x86Shards = 64
 
+// x86Text is the pc-independent text of one encoding.
 type x86Text struct {
-	enc     string // the encoding
-	val     int64  // kind 1: the branch displacement; kind 2: the %rip displacement
+	n       int
+	val     int64 // kind 1: the branch displacement; kind 2: the %rip displacement
 	mn, ops string
-	kind    int // 0: complete; 1: branch (operand from pc); 2: %rip operand (comment from pc)
+	suffix  string // kind 3: the operand text after the displacement
+	// kind 0: complete; 1: branch (operand from pc); 2: %rip operand
+	// (comment from pc); 3: a template for every displacement of a memory
+	// operand (ops, the displacement, suffix); 4: no template possible;
+	// 5: one displacement seen so far (make the template at the next).
+	kind int
+}
+
+// x86LoMask[n] keeps the first n bytes of a little-endian 8-byte load.
+var x86LoMask = func() (m [16]uint64) {
+	for n := range m {
+		if n >= 8 {
+			m[n] = ^uint64(0)
+		} else {
+			m[n] = 1<<(8*n) - 1
+		}
+	}
+	return
+}()
+
+// load8 reads up to eight bytes of code from off, little-endian,
+// zero-padded.
+func load8(code []byte, off int) uint64 {
+	if off+8 <= len(code) {
+		return binary.LittleEndian.Uint64(code[off:])
+	}
+	var b [8]byte
+	if off < len(code) {
+		copy(b[:], code[off:])
+	}
+	return binary.LittleEndian.Uint64(b[:])
 }
 
 func (x *x86) wrap(t uint64) uint64 {
@@ -83,7 +143,9 @@ func (x *x86) wrap(t uint64) uint64 {
 	return t
 }
 
-const x86CacheMax = 1 << 18
+// x86CacheMax bounds the shared cache (about 150 bytes an entry); a shard
+// that fills up starts over.
+const x86CacheMax = 1 << 19
 
 func (x *x86) ByteLayout(*Inst) (int, int, bool) { return 7, 1, false }
 
@@ -113,46 +175,130 @@ func (x *x86) appendInstText(b []byte, mn, ops string) []byte {
 	return append(b, ops...)
 }
 
+// x86Branches holds, per mode, the mnemonic of each prefix-less relative
+// branch opcode (jcc/jmp rel8, call/jmp rel32, jcc rel32), learnt from the
+// first one decoded: their text depends on the displacement only through
+// the target, so one entry serves every displacement.
+var x86Branches [2][256 + 16]atomic.Pointer[string]
+
+// branch decodes a prefix-less relative branch from its opcode table.
+func (x *x86) branch(code []byte, pc uint64, sym Symbolizer) (Inst, bool) {
+	var slot, n int
+	var disp int64
+	switch c := code[0]; {
+	case c >= 0x70 && c <= 0x7f || c == 0xeb:
+		if len(code) < 2 {
+			return Inst{}, false
+		}
+		slot, n, disp = int(c), 2, int64(int8(code[1]))
+	case c == 0xe8 || c == 0xe9:
+		if len(code) < 5 {
+			return Inst{}, false
+		}
+		slot, n, disp = int(c), 5, int64(int32(binary.LittleEndian.Uint32(code[1:])))
+	case c == 0x0f && len(code) >= 6 && code[1]&0xf0 == 0x80:
+		slot, n, disp = 256+int(code[1]&15), 6, int64(int32(binary.LittleEndian.Uint32(code[2:])))
+	default:
+		return Inst{}, false
+	}
+	tab := &x86Branches[x.poolIdx()][slot]
+	mn := tab.Load()
+	if mn == nil {
+		in, e := x.decode(code, pc, sym)
+		if e != nil && e.kind == 1 && e.n == n && e.val == disp {
+			tab.Store(&e.mn)
+		}
+		return in, true
+	}
+	return Inst{Len: n, Mnemonic: *mn, Operands: x.targetText(x.branchTarget(pc, n, disp), sym), Known: true}, true
+}
+
+func (x *x86) branchTarget(pc uint64, n int, disp int64) uint64 {
+	t := pc + uint64(n) + uint64(disp)
+	if x.mode == 32 {
+		t &= 0xffffffff
+	}
+	return t
+}
+
 func (x *x86) Decode(code []byte, pc uint64, sym Symbolizer) Inst {
+	if len(code) == 0 {
+		return badX86(code)
+	}
+	if in, ok := x.branch(code, pc, sym); ok {
+		return in
+	}
 	if in, ok := x.special(code, pc, sym); ok {
 		return in
 	}
-	var k uint32
+	in, _ := x.decode(code, pc, sym)
+	return in
+}
+
+// decode looks code up in the caches, or decodes it with x86asm and
+// caches the result. It returns the cache entry when there is one.
+//
+// An encoding with a ModRM displacement (disp8 or disp32, the offsets of
+// structure fields) is first looked up with the displacement bytes zeroed:
+// one template then serves every displacement.
+func (x *x86) decode(code []byte, pc uint64, sym Symbolizer) (Inst, *x86Text) {
+	n, doff, dsize := x86Layout(code, x.mode)
+	var k, tk x86Key
 	var c *x86Shard
-	if len(code) >= 4 {
-		k = binary.LittleEndian.Uint32(code)
-		c = &x86Caches[x.poolIdx()][(k*2654435761)>>26]
+	var set *[x86L1Ways]x86Way
+	tmpl := 0 // 1: look for a template, 2: none can be made
+	if n > 0 {
 		if x.l1 == nil {
-			if l, ok := x86L1Pool[x.poolIdx()].Get().(*[x86L1Size]*x86Text); ok {
+			if l, ok := x86L1Pool[x.poolIdx()].Get().(*x86L1); ok {
 				x.l1 = l
 			} else {
-				x.l1 = new([x86L1Size]*x86Text)
+				x.l1 = new(x86L1)
 			}
 		}
-		slot := &x.l1[(k*2654435761)>>(32-x86L1Bits)]
-		if e := *slot; e != nil {
-			if n := len(e.enc); len(code) >= n && string(code[:n]) == e.enc {
-				return x.fromCache(e, pc, sym)
+		if dsize > 0 {
+			var b [16]byte
+			copy(b[:n], code)
+			clear(b[doff : doff+dsize])
+			tk = x86Key{lo: binary.LittleEndian.Uint64(b[:]), hi: binary.LittleEndian.Uint64(b[8:]), n: uint64(n) | 1<<8 | uint64(doff)<<12}
+			e := x.lookup(tk)
+			switch {
+			case e == nil:
+				tmpl = 1
+			case e.kind == 3:
+				return x.fromTemplate(e, code, doff, dsize), nil
+			case e.kind == 5:
+				tmpl = 3
+			default:
+				tmpl = 2
 			}
 		}
+		k = x86Key{lo: load8(code, 0) & x86LoMask[n], n: uint64(n)}
+		if n > 8 {
+			k.hi = load8(code, 8) & x86LoMask[n-8]
+		}
+		h := k.hash()
+		set = &x.l1[h>>(64-x86L1Bits)]
+		for i := range set {
+			if set[i].k == k {
+				return x.fromCache(set[i].e, pc, sym), set[i].e
+			}
+		}
+		c = &x86Caches[x.poolIdx()][h&(x86Shards-1)]
 		c.mu.RLock()
-		bucket := c.m[k]
+		e := c.m[k]
 		c.mu.RUnlock()
-		for i := range bucket {
-			e := &bucket[i]
-			if n := len(e.enc); len(code) >= n && string(code[:n]) == e.enc {
-				*slot = e
-				return x.fromCache(e, pc, sym)
-			}
+		if e != nil {
+			x.remember(set, k, e)
+			return x.fromCache(e, pc, sym), e
 		}
 	}
 	inst, err := x86asm.Decode(code, x.mode)
 	if err != nil || inst.Len == 0 {
-		return badX86(code)
+		return badX86(code), nil
 	}
 	// What the text depends on besides the bytes: a branch target or a
 	// %rip operand's target, both printed from pc.
-	e := x86Text{enc: string(code[:inst.Len])}
+	e := &x86Text{n: inst.Len}
 	for _, a := range inst.Args {
 		switch a := a.(type) {
 		case x86asm.Rel:
@@ -166,8 +312,8 @@ func (x *x86) Decode(code []byte, pc uint64, sym Symbolizer) Inst {
 	text := x86asm.GNUSyntax(inst, pc, nil)
 	mn, ops := splitX86(text)
 	mn, ops = x.fix(&inst, code, pc, sym, mn, ops)
-	e.mn, e.ops = mn, ops
-	ok := len(code) >= 4
+	e.mn, e.ops = strings.Clone(mn), ops
+	ok := n == inst.Len // a wrong guess is not cached
 	switch i := strings.Index(ops, "        # "); {
 	case e.kind == 0 && i >= 0:
 		ok = false // a %rip operand x86asm did not report as one (VEX)
@@ -176,31 +322,164 @@ func (x *x86) Decode(code []byte, pc uint64, sym Symbolizer) Inst {
 	case e.kind == 2:
 		ok = false
 	}
-	if ok {
-		c.mu.Lock()
-		if c.m == nil || c.n >= x86CacheMax/x86Shards {
-			c.m, c.n = map[uint32][]x86Text{}, 0
-		}
-		b := c.m[k]
-		c.m[k] = append(b[:len(b):len(b)], e) // never write into a slice a reader holds
-		c.n++
-		c.mu.Unlock()
+	switch e.kind {
+	case 1:
+		e.ops = "" // the target, printed from pc
+	case 2:
+		e.ops = strings.Clone(e.ops) // not the pc-dependent text around it
 	}
-	return Inst{Len: inst.Len, Mnemonic: mn, Operands: ops, Known: true}
+	if !ok {
+		return Inst{Len: inst.Len, Mnemonic: mn, Operands: ops, Known: true}, nil
+	}
+	switch {
+	case tmpl == 1 && e.kind == 0:
+		// A template costs two more decodes: only for the second
+		// displacement seen.
+		x.store(tk, &x86Text{kind: 5, n: n})
+	case tmpl == 1 || tmpl == 3:
+		t := &x86Text{kind: 4, n: n}
+		if e.kind == 0 {
+			t = x.template(code[:n], doff, dsize, pc, sym, mn, ops)
+		}
+		x.store(tk, t)
+		if t.kind == 3 {
+			return Inst{Len: inst.Len, Mnemonic: mn, Operands: ops, Known: true}, nil
+		}
+	}
+	c.mu.Lock()
+	if c.m == nil || len(c.m) >= x86CacheMax/x86Shards {
+		c.m = map[x86Key]*x86Text{}
+	}
+	c.m[k] = e
+	c.mu.Unlock()
+	x.remember(set, k, e)
+	return Inst{Len: inst.Len, Mnemonic: mn, Operands: ops, Known: true}, e
+}
+
+// lookup finds key k in the L1 and then the shared cache.
+func (x *x86) lookup(k x86Key) *x86Text {
+	h := k.hash()
+	set := &x.l1[h>>(64-x86L1Bits)]
+	for i := range set {
+		if set[i].k == k {
+			return set[i].e
+		}
+	}
+	c := &x86Caches[x.poolIdx()][h&(x86Shards-1)]
+	c.mu.RLock()
+	e := c.m[k]
+	c.mu.RUnlock()
+	if e != nil {
+		x.remember(set, k, e)
+	}
+	return e
+}
+
+// store adds e under k to the shared cache and the L1.
+func (x *x86) store(k x86Key, e *x86Text) {
+	h := k.hash()
+	c := &x86Caches[x.poolIdx()][h&(x86Shards-1)]
+	c.mu.Lock()
+	if c.m == nil || len(c.m) >= x86CacheMax/x86Shards {
+		c.m = map[x86Key]*x86Text{}
+	}
+	c.m[k] = e
+	c.mu.Unlock()
+	x.remember(&x.l1[h>>(64-x86L1Bits)], k, e)
+}
+
+// x86Sentinels are the displacements a template is made from, per size:
+// one positive and one negative value that occur nowhere else in an
+// operand text by accident.
+var x86Sentinels = [5][2]int64{1: {0x5b, -0x4d}, 4: {0x3a5c6e71, -0x2b4d6f13}}
+
+// template makes the displacement template of enc, whose text is mn and
+// ops: it decodes enc again with each sentinel displacement and accepts
+// only when the three texts differ by the displacement alone, printed
+// signed in hex as OP_E_memory prints it. Otherwise it returns a kind 4
+// entry, so that the encoding is always decoded whole.
+func (x *x86) template(enc []byte, doff, dsize int, pc uint64, sym Symbolizer, mn, ops string) *x86Text {
+	bad := &x86Text{kind: 4, n: len(enc)}
+	var texts [2]string
+	var buf [16]byte
+	for j, sv := range x86Sentinels[dsize] {
+		copy(buf[:], enc)
+		if dsize == 1 {
+			buf[doff] = byte(sv)
+		} else {
+			binary.LittleEndian.PutUint32(buf[doff:], uint32(sv))
+		}
+		inst, err := x86asm.Decode(buf[:len(enc)], x.mode)
+		if err != nil || inst.Len != len(enc) {
+			return bad
+		}
+		m2, o2 := splitX86(x86asm.GNUSyntax(inst, pc, nil))
+		m2, o2 = x.fix(&inst, buf[:len(enc)], pc, sym, m2, o2)
+		if m2 != mn {
+			return bad
+		}
+		texts[j] = o2
+	}
+	f := string(appendDisp(nil, x86Sentinels[dsize][0]))
+	i := strings.Index(texts[0], f)
+	if i < 0 || strings.Count(texts[0], f) != 1 {
+		return bad
+	}
+	pre, suf := texts[0][:i], texts[0][i+len(f):]
+	same := func(d int64, s string) bool {
+		return len(s) > len(pre)+len(suf) && strings.HasPrefix(s, pre) && strings.HasSuffix(s, suf) &&
+			s[len(pre):len(s)-len(suf)] == string(appendDisp(nil, d))
+	}
+	if !same(x86Sentinels[dsize][1], texts[1]) || !same(readDisp(enc, doff, dsize), ops) {
+		return bad
+	}
+	return &x86Text{kind: 3, n: len(enc), mn: strings.Clone(mn), ops: strings.Clone(pre), suffix: strings.Clone(suf)}
+}
+
+// appendDisp appends a displacement as OP_E_memory prints it with a base
+// or index register: signed hex.
+func appendDisp(b []byte, d int64) []byte {
+	if d < 0 {
+		b = append(b, "-0x"...)
+		return appendHex(b, uint64(-d))
+	}
+	b = append(b, "0x"...)
+	return appendHex(b, uint64(d))
+}
+
+func readDisp(code []byte, off, size int) int64 {
+	if size == 1 {
+		return int64(int8(code[off]))
+	}
+	return int64(int32(binary.LittleEndian.Uint32(code[off:])))
+}
+
+// fromTemplate is the text of code from its displacement template.
+func (x *x86) fromTemplate(e *x86Text, code []byte, doff, dsize int) Inst {
+	b := append(x.buf[:0], e.ops...)
+	b = appendDisp(b, readDisp(code, doff, dsize))
+	b = append(b, e.suffix...)
+	x.buf = b
+	return Inst{Len: e.n, Mnemonic: e.mn, Operands: string(b), Known: true}
+}
+
+// remember puts e first in its L1 set, dropping the least recently added.
+func (x *x86) remember(set *[x86L1Ways]x86Way, k x86Key, e *x86Text) {
+	copy(set[1:], set[:x86L1Ways-1])
+	set[0] = x86Way{k: k, e: e}
 }
 
 func (x *x86) fromCache(e *x86Text, pc uint64, sym Symbolizer) Inst {
-	n := len(e.enc)
-	in := Inst{Len: n, Mnemonic: e.mn, Operands: e.ops, Known: true}
+	in := Inst{Len: e.n, Mnemonic: e.mn, Operands: e.ops, Known: true}
 	switch e.kind {
 	case 1:
-		t := pc + uint64(n) + uint64(e.val)
-		if x.mode == 32 {
-			t &= 0xffffffff
-		}
-		in.Operands = targetText(t, sym)
+		in.Operands = x.targetText(x.branchTarget(pc, e.n, e.val), sym)
 	case 2:
-		in.Operands = e.ops + "        # " + targetText(x.wrap(pc+uint64(n)+uint64(e.val)), sym)
+		b := append(x.buf[:0], e.ops...)
+		b = append(b, "        # "...)
+		b = x.appendTarget(b, x.wrap(pc+uint64(e.n)+uint64(e.val)), sym)
+		in.Operands = string(b)
+		x.buf = b
 	}
 	return in
 }
@@ -606,7 +885,7 @@ func (x *x86) mem(inst *x86asm.Inst, mi *modrmInfo, m x86asm.Mem) (string, byte)
 	if mi.addr16 {
 		return gnuMemFallback(m), 0
 	}
-	var b []byte
+	b := make([]byte, 0, 32)
 	var moved byte
 	if mi.lastSeg != 0 {
 		if x.mode == 64 && mi.lastSeg != 0x64 && mi.lastSeg != 0x65 {
@@ -744,13 +1023,41 @@ func isLastSeg(code []byte, i int) bool {
 }
 
 func targetText(t uint64, sym Symbolizer) string {
-	b := appendHex(nil, t)
+	return string(appendTarget(nil, t, sym))
+}
+
+// appendTarget appends objdump's branch target text: "1f <foo+0x1f>", or
+// "0x1f" when no symbol names the address.
+func appendTarget(b []byte, t uint64, sym Symbolizer) []byte {
 	if s := sym(t); s != "" {
+		b = appendHex(b, t)
 		b = append(b, ' ')
-		b = append(b, s...)
-	} else {
-		b = append([]byte("0x"), b...)
+		return append(b, s...)
 	}
+	b = append(b, "0x"...)
+	return appendHex(b, t)
+}
+
+// appendTarget is appendTarget with the engine's labeler when there is one.
+func (x *x86) appendTarget(b []byte, t uint64, sym Symbolizer) []byte {
+	if x.lab == nil {
+		return appendTarget(b, t, sym)
+	}
+	start := len(b)
+	b = appendHex(b, t)
+	b = append(b, ' ')
+	n := len(b)
+	if b = x.lab(b, t); len(b) == n { // no symbol
+		b = append(b[:start], "0x"...)
+		return appendHex(b, t)
+	}
+	return b
+}
+
+// targetText is appendTarget into the decoder's scratch buffer.
+func (x *x86) targetText(t uint64, sym Symbolizer) string {
+	b := x.appendTarget(x.buf[:0], t, sym)
+	x.buf = b
 	return string(b)
 }
 
