@@ -3,7 +3,7 @@
 package compression
 
 /*
-#cgo LDFLAGS: -llzma
+#cgo CFLAGS: -I${SRCDIR}/internal/liblzma/api
 #include <lzma.h>
 
 static lzma_ret kms_until_decoder(lzma_stream *s, uint64_t memlimit) {

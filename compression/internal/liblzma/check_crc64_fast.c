@@ -1,0 +1,3 @@
+//go:build cgo
+
+#include "check/crc64_fast.c"

@@ -1,0 +1,3 @@
+//go:build cgo
+
+#include "check/sha256.c"

@@ -1,0 +1,3 @@
+//go:build cgo
+
+#include "common/alone_encoder.c"

@@ -1,0 +1,3 @@
+//go:build cgo
+
+#include "common/easy_encoder_memusage.c"

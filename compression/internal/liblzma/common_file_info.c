@@ -1,0 +1,3 @@
+//go:build cgo
+
+#include "common/file_info.c"

@@ -1,0 +1,3 @@
+//go:build cgo
+
+#include "common/filter_buffer_encoder.c"

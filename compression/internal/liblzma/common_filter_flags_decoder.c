@@ -1,0 +1,3 @@
+//go:build cgo
+
+#include "common/filter_flags_decoder.c"

@@ -1,0 +1,3 @@
+//go:build cgo
+
+#include "common/index_decoder.c"

@@ -1,0 +1,3 @@
+//go:build cgo
+
+#include "common/microlzma_encoder.c"

@@ -1,0 +1,3 @@
+//go:build cgo
+
+#include "common/string_conversion.c"

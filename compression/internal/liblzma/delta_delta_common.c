@@ -1,0 +1,3 @@
+//go:build cgo
+
+#include "delta/delta_common.c"

@@ -1,0 +1,3 @@
+//go:build cgo
+
+#include "lz/lz_decoder.c"

@@ -1,0 +1,3 @@
+//go:build cgo
+
+#include "lz/lz_encoder_mf.c"

@@ -1,0 +1,3 @@
+//go:build cgo
+
+#include "lzma/fastpos_table.c"

@@ -1,0 +1,3 @@
+//go:build cgo
+
+#include "lzma/lzma2_decoder.c"

@@ -1,0 +1,3 @@
+//go:build cgo
+
+#include "lzma/lzma_decoder.c"

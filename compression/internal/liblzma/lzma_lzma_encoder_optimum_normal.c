@@ -1,0 +1,3 @@
+//go:build cgo
+
+#include "lzma/lzma_encoder_optimum_normal.c"

@@ -1,0 +1,3 @@
+//go:build cgo
+
+#include "lzma/lzma_encoder_presets.c"

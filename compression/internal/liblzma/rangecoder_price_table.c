@@ -1,0 +1,3 @@
+//go:build cgo
+
+#include "rangecoder/price_table.c"

@@ -1,0 +1,3 @@
+//go:build cgo
+
+#include "simple/arm64.c"

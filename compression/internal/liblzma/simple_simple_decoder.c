@@ -1,0 +1,3 @@
+//go:build cgo
+
+#include "simple/simple_decoder.c"

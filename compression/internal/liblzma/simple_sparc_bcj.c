@@ -1,0 +1,3 @@
+//go:build cgo
+
+#include "simple/sparc.c"
