@@ -575,7 +575,7 @@ func (rd *reader) parse(m *mod, head []byte) bool {
 			if !ok {
 				return false
 			}
-			splitStrings(b, func(s []byte) {
+			ko.SplitStrings(b, func(s []byte) {
 				rd.expRefs = rd.ref(rd.expRefs, s)
 				rd.exp = append(rd.exp, ko.KmodSymbol{Bind: elf.STB_GLOBAL})
 			})
@@ -597,7 +597,7 @@ func (rd *reader) parse(m *mod, head []byte) bool {
 		if !ok {
 			return false
 		}
-		splitStrings(b, func(s []byte) {
+		ko.SplitStrings(b, func(s []byte) {
 			key := s
 			if eq := bytes.IndexByte(s, '='); eq >= 0 {
 				key = s[:eq]
@@ -659,23 +659,6 @@ func versionName(e []byte) ([]byte, bool) {
 		e = e[1:]
 	}
 	return e, true
-}
-
-// splitStrings splits a NUL-separated string section like kmod's
-// kmod_elf_get_strings: runs of NULs collapsed, a final unterminated
-// string accepted.
-func splitStrings(b []byte, fn func(s []byte)) {
-	for len(b) > 0 {
-		i := bytes.IndexByte(b, 0)
-		if i < 0 {
-			fn(b)
-			return
-		}
-		if i > 0 {
-			fn(b[:i])
-		}
-		b = b[i+1:]
-	}
 }
 
 // prefetchGap: sections closer than this are read with one pread (a

@@ -33,7 +33,7 @@ func (m *Module) Modinfo() ([]KV, error) {
 // ParseModinfo splits raw .modinfo contents (see Modinfo).
 func ParseModinfo(b []byte) []KV {
 	var out []KV
-	splitStrings(b, func(s []byte) {
+	SplitStrings(b, func(s []byte) {
 		if i := bytes.IndexByte(s, '='); i >= 0 {
 			out = append(out, KV{string(s[:i]), string(s[i+1:])})
 		} else {

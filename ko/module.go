@@ -199,10 +199,11 @@ func (m *Module) sectionData(name string) ([]byte, *elfx.Section, error) {
 	return b, s, err
 }
 
-// splitStrings splits a NUL-separated string section the way kmod's
+// SplitStrings splits a NUL-separated string section the way kmod's
 // kmod_elf_get_strings does: leading NULs skipped, runs of NULs collapsed
-// (no empty strings), a final unterminated string accepted.
-func splitStrings(b []byte, fn func(s []byte)) {
+// (no empty strings), a final unterminated string accepted. fn's argument
+// aliases b.
+func SplitStrings(b []byte, fn func(s []byte)) {
 	for len(b) > 0 {
 		i := bytes.IndexByte(b, 0)
 		if i < 0 {

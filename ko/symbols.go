@@ -87,7 +87,7 @@ func (m *Module) ksymtabStrings() ([]KmodSymbol, error) {
 		return nil, ErrNoExports
 	}
 	var out []KmodSymbol
-	splitStrings(b, func(s []byte) {
+	SplitStrings(b, func(s []byte) {
 		out = append(out, KmodSymbol{Name: string(s), Bind: elf.STB_GLOBAL})
 	})
 	return out, nil
