@@ -156,7 +156,7 @@ func TestSectionsMissingFile(t *testing.T) {
 	}
 }
 
-// TestSectionsBadInput runs sections, size and file (every mode) over
+// TestSectionsBadInput runs sections, size, file and disasm (every mode) over
 // malformed modules: each either succeeds or prints one error line naming
 // the file, exits 1, and never panics.
 func TestSectionsBadInput(t *testing.T) {
@@ -198,7 +198,7 @@ func TestSectionsBadInput(t *testing.T) {
 	}
 	failed := 0
 	for _, cmd := range [][]string{{"sections"}, {"sections", "--readelf"}, {"sections", "--json"}, {"sections", "--kernel-version", "6.12"},
-		{"size"}, {"size", "-A"}, {"size", "--loaded"}, {"file"}} {
+		{"size"}, {"size", "-A"}, {"size", "--loaded"}, {"file"}, {"disasm"}, {"disasm", "--objdump"}, {"disasm", "--json"}} {
 		for _, p := range files {
 			_, stderr, code := secRun(append(append([]string(nil), cmd...), p)...)
 			switch code {
